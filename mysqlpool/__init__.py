@@ -1,0 +1,83 @@
+"""mysqlpool: a pooled Django MySQL backend over mysqlclient, PyMySQL or mysql-connector.
+
+``ENGINE: "mysqlpool.backends.mysqlpool"`` in DATABASES; see the README for settings.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["auto_close_db", "close_pool", "stats", "PoolTimeout"]
+__version__ = "1.0.0"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def close_pool(alias: str | None = None) -> None:
+    """Dispose of the pools of this process (all, or ``alias``'s).
+
+    Idle connections close now, checked-out ones when returned. Forked children
+    never use or close their parent's connections either way; calling this
+    before ``fork()`` also stops the parent keeping connections it won't use.
+    """
+    from .pool import close_pool as _close_pool
+
+    _close_pool(alias)
+
+
+def stats() -> dict[str, dict[str, Any]]:
+    """Per alias: pool size, checked out, idle, overflow, connects, invalidations,
+    timeouts, waits and total wait time (seconds)."""
+    from .pool import pools
+
+    return {pool.alias: pool.snapshot() for pool in pools()}
+
+
+def _close_connections() -> None:
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        # A connection inside an atomic block belongs to the code around us.
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+def auto_close_db(func: F) -> F:
+    """Return every alias's connection to its pool when ``func`` returns or raises.
+
+    For code Django's request cycle doesn't cover: threads, workers, daemons.
+    Works on plain and ``async def`` functions.
+    """
+    if inspect.iscoroutinefunction(func):
+        from asgiref.sync import sync_to_async
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                # Django runs async ORM calls in its thread-sensitive executor;
+                # their connections live there, so close them there.
+                await sync_to_async(_close_connections, thread_sensitive=True)()
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _close_connections()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PoolTimeout":
+        from .pool import PoolTimeout
+
+        return PoolTimeout
+    raise AttributeError(name)

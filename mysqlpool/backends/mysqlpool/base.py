@@ -1,0 +1,251 @@
+"""Django's MySQL backend with a pooled connection underneath.
+
+Everything Django does stays Django's; this subclass only changes where a
+connection comes from (a checkout) and where it goes on close (back to the
+pool), and routes every call that Django makes on ``MySQLdb`` through the
+chosen driver's adapter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.db import IntegrityError
+from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
+from django.utils.asyncio import async_unsafe
+from django.utils.functional import cached_property
+
+from mysqlpool import pool as pools
+from mysqlpool.checks import check_pool_settings
+from mysqlpool.config import PoolConfig, pool_config
+from mysqlpool.drivers import Driver, get_driver, import_django_mysql
+
+mysql_base = import_django_mysql(lambda: get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None)))
+
+from .creation import DatabaseCreation  # noqa: E402  (needs Django's backend first)
+from .schema import DatabaseSchemaEditor  # noqa: E402
+
+checks.register(check_pool_settings)
+
+
+class CursorWrapper(mysql_base.CursorWrapper):
+    """Django's cursor wrapper, catching the driver's errors rather than MySQLdb's,
+    and telling the checkout what each statement may leave behind."""
+
+    def __init__(self, cursor: Any, driver: Driver, checkout: pools.PooledConnection | None):
+        super().__init__(cursor)
+        self.driver = driver
+        self.checkout = checkout
+
+    def execute(self, query, args=None):
+        if self.checkout is not None:
+            self.checkout.note(query)
+        try:
+            # args is None means no string interpolation
+            return self.cursor.execute(query, args)
+        except self.driver.dbapi.Error as exc:
+            self._raise(exc)
+
+    def executemany(self, query, args):
+        if self.checkout is not None:
+            self.checkout.note(query)
+        try:
+            return self.cursor.executemany(query, args)
+        except self.driver.dbapi.Error as exc:
+            self._raise(exc)
+
+    def callproc(self, procname, args=()):
+        if self.checkout is not None:
+            self.checkout.note("CALL")  # a procedure may change anything
+        try:
+            return self.cursor.callproc(procname, args)
+        except self.driver.dbapi.Error as exc:
+            self._raise(exc)
+
+    def _raise(self, exc: BaseException):
+        if self.checkout is not None:
+            self.checkout.note_error(exc)
+        if (
+            isinstance(exc, self.driver.dbapi.OperationalError)
+            and self.driver.error_code(exc) in self.codes_for_integrityerror
+        ):
+            # As Django's wrapper does: these codes are integrity problems.
+            raise IntegrityError(*tuple(exc.args)) from exc
+        raise exc
+
+
+class DatabaseWrapper(mysql_base.DatabaseWrapper):
+    """A MySQL connection checked out of a per-alias pool."""
+
+    SchemaEditorClass = DatabaseSchemaEditor
+    creation_class = DatabaseCreation
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._checkout: pools.PooledConnection | None = None
+        self._pool: pools.ConnectionPool | None = None
+        self._config_cache: tuple | None = None
+
+    # ----- the driver, in place of MySQLdb ------------------------------------
+
+    @property
+    def driver(self) -> Driver:
+        return get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None))
+
+    @property
+    def Database(self):  # noqa: N802 - the attribute name Django looks up
+        return self.driver.dbapi
+
+    # ----- configuration ------------------------------------------------------
+
+    def pool_config(self) -> PoolConfig | None:
+        """This alias's pool settings, or None when it is not pooled."""
+        if self.alias == NO_DB_ALIAS:
+            return None  # Django's short-lived connection without a database
+        option = self.settings_dict["OPTIONS"].get("pool", True)
+        arguments = getattr(settings, "MYSQLPOOL_ARGUMENTS", None)
+        inputs = (
+            getattr(settings, "MYSQLPOOL_BACKEND", None),
+            dict(arguments) if isinstance(arguments, dict) else arguments,
+            dict(option) if isinstance(option, dict) else option,
+            self.settings_dict["CONN_MAX_AGE"],
+        )
+        cached = self._config_cache
+        if cached is not None and cached[0] == inputs:
+            return cached[1]
+        config = pool_config(self.alias, self.settings_dict)
+        self._config_cache = (inputs, config)
+        return config
+
+    def check_settings(self) -> None:
+        super().check_settings()
+        self.pool_config()
+
+    def get_connection_params(self) -> dict[str, Any]:
+        params = super().get_connection_params()
+        params.pop("pool", None)  # our OPTIONS key, not the driver's
+        if params.get("conv") is mysql_base.django_conversions:
+            conversions = self.driver.conversions
+            if conversions is None:
+                del params["conv"]
+            else:
+                params["conv"] = conversions
+        return params
+
+    # ----- connect and close --------------------------------------------------
+
+    @async_unsafe
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        driver = self.driver
+        config = self.pool_config()
+        if config is None:
+            return driver.connect(driver.connect_params(conn_params))
+        pool = pools.get_pool(
+            self.alias, _pool_key(driver, config, conn_params), driver, config, conn_params
+        )
+        self._pool = pool
+        self._checkout = pool.checkout(owner=self)
+        return self._checkout.connection
+
+    def init_connection_state(self) -> None:
+        checkout = self._checkout
+        if checkout is not None and checkout.info.get(pools.INITIALIZED):
+            # This physical connection already has the session state below.
+            BaseDatabaseWrapper.init_connection_state(self)
+            return
+        BaseDatabaseWrapper.init_connection_state(self)
+        statements = []
+        if self.features.is_sql_auto_is_null_enabled:
+            statements.append("SET SQL_AUTO_IS_NULL = 0")
+        if self.isolation_level:
+            statements.append(
+                f"SET SESSION TRANSACTION ISOLATION LEVEL {self.isolation_level.upper()}"
+            )
+        if statements:
+            with self.wrap_database_errors:
+                # Straight on the driver: these are the pool's own settings, not
+                # changes a request made, and one statement each needs no
+                # multi-statement support.
+                cursor = self.driver.cursor(self.connection)
+                try:
+                    for statement in statements:
+                        cursor.execute(statement)
+                finally:
+                    cursor.close()
+        if checkout is not None:
+            checkout.info[pools.INITIALIZED] = True
+
+    def _close(self) -> None:
+        checkout = self._checkout
+        if checkout is None:
+            return super()._close()
+        self._checkout = None
+        # As Django's PostgreSQL pool does: the connection is gone from this
+        # wrapper even inside an atomic block (Django then refuses to reconnect).
+        self.connection = None
+        with self.wrap_database_errors:
+            checkout.release(autocommit=self.autocommit)
+
+    def forget_inherited_connection(self, checkout: pools.PooledConnection) -> None:
+        """In a forked child: drop the parent's connection without touching it."""
+        if self._checkout is checkout:
+            self._checkout = None
+            self.connection = None
+            if self.in_atomic_block:
+                self.closed_in_transaction = True
+                self.needs_rollback = True
+
+    def close_pool(self) -> None:
+        """Dispose of this alias's pool (Django's pool convention)."""
+        pools.close_pool(self.alias)
+
+    # ----- what Django's backend calls on MySQLdb -----------------------------
+
+    @async_unsafe
+    def create_cursor(self, name: str | None = None) -> CursorWrapper:
+        return CursorWrapper(self.driver.cursor(self.connection), self.driver, self._checkout)
+
+    def _rollback(self) -> None:
+        try:
+            BaseDatabaseWrapper._rollback(self)
+        except self.Database.NotSupportedError:
+            pass
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        with self.wrap_database_errors:
+            self.driver.set_autocommit(self.connection, autocommit)
+
+    def is_usable(self) -> bool:
+        try:
+            self.driver.ping(self.connection)
+        except self.Database.Error:
+            return False
+        return True
+
+    @cached_property
+    def mysql_server_data(self) -> dict[str, Any]:
+        # The same server answers for the whole pool: ask once per pool, not
+        # once per thread's DatabaseWrapper.
+        with self.temporary_connection():
+            pool = self._pool
+            if pool is not None and pool.server_data is not None:
+                return pool.server_data
+            data = super().mysql_server_data
+            if pool is not None:
+                pool.server_data = data
+            return data
+
+
+def _pool_key(driver: Driver, config: PoolConfig, params: dict[str, Any]) -> tuple:
+    """What makes two connections interchangeable. No plaintext password."""
+    items = []
+    for name, value in params.items():
+        if name in ("password", "passwd"):
+            value = pools.password_digest(value)
+        elif name == "conv" and value is driver.conversions:
+            value = "driver default"
+        items.append((name, pools.freeze(value)))
+    items.sort()
+    return (driver.name, config, tuple(items))

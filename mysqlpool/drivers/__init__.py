@@ -1,0 +1,121 @@
+"""Driver adapters, and choosing one from ``MYSQLPOOL_DRIVER`` or what is installed."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+import threading
+from collections.abc import Callable, Iterator
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import Driver, DriverNotInstalled
+from .connector import ConnectorDriver
+from .mysqlclient import MySQLClientDriver
+from .pymysql import PyMySQLDriver
+
+__all__ = ["DRIVERS", "Driver", "DriverNotInstalled", "get_driver", "import_django_mysql"]
+
+#: Detection order when ``MYSQLPOOL_DRIVER`` is unset.
+DRIVERS: dict[str, type[Driver]] = {
+    cls.name: cls for cls in (MySQLClientDriver, PyMySQLDriver, ConnectorDriver)
+}
+
+_loaded: dict[str | None, Driver] = {}
+_lock = threading.Lock()
+
+
+def get_driver(name: str | None) -> Driver:
+    """The adapter for ``name`` (a ``MYSQLPOOL_DRIVER`` value), or detect one.
+
+    Raises ImproperlyConfigured naming the setting, the value and what is valid.
+    """
+    driver = _loaded.get(name)
+    if driver is None:
+        with _lock:
+            driver = _loaded.get(name)
+            if driver is None:
+                driver = _loaded[name] = _load(name)
+    return driver
+
+
+def _load(name: str | None) -> Driver:
+    if name is None:
+        return _detect()
+    if not isinstance(name, str) or name not in DRIVERS:
+        raise ImproperlyConfigured(
+            f"MYSQLPOOL_DRIVER = {name!r} is not a driver mysqlpool knows. Use one of "
+            f"{', '.join(repr(n) for n in DRIVERS)}, or leave it unset to use the "
+            "first one installed."
+        )
+    cls = DRIVERS[name]
+    try:
+        return cls.load()
+    except DriverNotInstalled as exc:
+        raise ImproperlyConfigured(
+            f"MYSQLPOOL_DRIVER = {name!r}, but {exc}. Install it with "
+            f"pip install 'mysqlpool[{cls.extra}]', or choose an installed driver"
+            f"{_installed_hint()}."
+        ) from exc
+
+
+def _detect() -> Driver:
+    # An app that ran pymysql.install_as_MySQLdb() has chosen its driver.
+    mysqldb = sys.modules.get("MySQLdb")
+    if mysqldb is not None:
+        for cls in DRIVERS.values():
+            if cls.is_module(mysqldb):
+                with contextlib.suppress(DriverNotInstalled):
+                    return cls.load()
+    problems = []
+    for cls in DRIVERS.values():
+        try:
+            return cls.load()
+        except DriverNotInstalled as exc:
+            problems.append(str(exc))
+    raise ImproperlyConfigured(
+        "MYSQLPOOL_DRIVER is unset and no supported MySQL driver is installed ("
+        + "; ".join(problems)
+        + "). Install one: pip install 'mysqlpool[mysqlclient]', 'mysqlpool[pymysql]' "
+        "or 'mysqlpool[connector]'."
+    )
+
+
+def _installed_hint() -> str:
+    names = []
+    for cls in DRIVERS.values():
+        try:
+            importlib.import_module(cls.module_name)
+        except ImportError:
+            continue
+        names.append(repr(cls.name))
+    return f" ({', '.join(names)} installed)" if names else " (none is installed)"
+
+
+def import_django_mysql(driver: Callable[[], Driver]):
+    """Import ``django.db.backends.mysql.base`` and return it.
+
+    It imports ``MySQLdb`` at module level. When mysqlclient is missing, the
+    driver's stand-in modules are placed in ``sys.modules`` for that import only
+    and removed afterwards, so nothing else in the process sees a ``MySQLdb``.
+    ``driver`` is called only then.
+    """
+    try:
+        return importlib.import_module("django.db.backends.mysql.base")
+    except ImproperlyConfigured:
+        if "MySQLdb" in sys.modules:
+            raise
+    with _standing_in(driver().mysqldb_stand_in()):
+        return importlib.import_module("django.db.backends.mysql.base")
+
+
+@contextlib.contextmanager
+def _standing_in(modules: dict) -> Iterator[None]:
+    added = [name for name in modules if name not in sys.modules]
+    sys.modules.update({name: modules[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)

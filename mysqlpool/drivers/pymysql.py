@@ -1,0 +1,99 @@
+"""PyMySQL: pure Python, a port of MySQLdb, so it overrides only what differs."""
+
+from __future__ import annotations
+
+import importlib
+import types
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .base import mysqlclient_shaped
+from .mysqlclient import MySQLClientDriver
+
+# mysqlclient's ssl_mode values, as PyMySQL's own connect arguments.
+_SSL_MODES = {
+    "DISABLED": {"ssl_disabled": True},
+    "PREFERRED": {},
+    "REQUIRED": {"ssl": {"check_hostname": False, "verify_mode": False}},
+    "VERIFY_CA": {"ssl_verify_cert": True},
+    "VERIFY_IDENTITY": {"ssl_verify_cert": True, "ssl_verify_identity": True},
+}
+
+
+class PyMySQLDriver(MySQLClientDriver):
+    name = "pymysql"
+    distribution = "PyMySQL"
+    extra = "pymysql"
+    module_name = "pymysql"
+    min_version = (1, 1, 0)
+    dialect_class = "sqlalchemy.dialects.mysql.pymysql:MySQLDialect_pymysql"
+
+    def __init__(self, dbapi: types.ModuleType) -> None:
+        super().__init__(dbapi)
+        self._multi_statements = dbapi.constants.CLIENT.MULTI_STATEMENTS
+        self._in_trans = dbapi.constants.SERVER_STATUS.SERVER_STATUS_IN_TRANS
+
+    @classmethod
+    def version_of(cls, dbapi: types.ModuleType) -> tuple[int, ...]:
+        # version_info is the MySQLdb version PyMySQL emulates, not its own.
+        return tuple(dbapi.VERSION[:3])
+
+    def mysqldb_stand_in(self) -> dict[str, types.ModuleType]:
+        # What pymysql.install_as_MySQLdb() does, plus the submodules Django
+        # imports: without them Python would load second copies of PyMySQL's
+        # modules, whose exception classes the driver never raises.
+        names = ["", ".constants", ".constants.CLIENT", ".constants.FIELD_TYPE", ".converters"]
+        return {
+            "MySQLdb" + suffix: importlib.import_module("pymysql" + suffix)
+            for suffix in names
+        }
+
+    def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        params = dict(params)
+        ssl_mode = params.pop("ssl_mode", None)
+        if ssl_mode is not None:
+            try:
+                tls = _SSL_MODES[str(ssl_mode).upper()]
+            except KeyError:
+                raise ValueError(
+                    f"ssl_mode={ssl_mode!r} is not one of {', '.join(_SSL_MODES)}"
+                ) from None
+            for key, value in tls.items():
+                if key == "ssl" and params.get("ssl"):
+                    continue  # the user's ssl dict already makes TLS required
+                params.setdefault(key, value)
+        # mysqlclient always allows multiple statements (Django relies on it).
+        params["client_flag"] = params.get("client_flag", 0) | self._multi_statements
+        return params
+
+    def creator(self, params: Mapping[str, Any]) -> Callable[[], Any]:
+        # PyMySQL builds an SSLContext (loading the system CA store, ~20 ms) on
+        # every connect, even in its default "preferred" mode. Build it once per
+        # pool. The connection still decides whether TLS is required, preferred
+        # or off exactly as before; only the context object is shared.
+        params = self.connect_params(params)
+        base = self.dbapi.connections.Connection
+        shared: list = []
+
+        class Connection(base):
+            def _create_ssl_ctx(self, sslp):
+                if not shared:
+                    shared.append(super()._create_ssl_ctx(sslp))
+                return shared[0]
+
+        return lambda: Connection(**params)
+
+    def escape(self, connection: Any, value: Any) -> str | bytes:
+        if isinstance(value, (bytes, bytearray)):
+            # mysqlclient quotes bytes as a string literal; PyMySQL as X'..'.
+            text = connection._escape_string(bytes(value).decode("latin-1"))
+            return b"'" + text.encode("latin-1") + b"'"
+        return mysqlclient_shaped(value, connection.escape(value, connection.encoders))
+
+    def socket_fd(self, connection: Any) -> int | None:
+        sock = connection._sock
+        return sock.fileno() if sock is not None else None
+
+    def in_transaction(self, connection: Any) -> bool | None:
+        status = connection.server_status
+        return None if status is None else bool(status & self._in_trans)
