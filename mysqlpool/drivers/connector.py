@@ -34,14 +34,14 @@ class ConnectorDriver(Driver):
         cursor = importlib.import_module("mysql.connector.cursor")
         self._cursor_classes = {
             importlib.import_module("mysql.connector.connection").MySQLConnection: (
-                cursor.MySQLCursorBuffered
+                _tuple_rows(cursor.MySQLCursorBuffered)
             )
         }
         if getattr(dbapi, "HAVE_CEXT", False):
             connection_cext = importlib.import_module("mysql.connector.connection_cext")
             cursor_cext = importlib.import_module("mysql.connector.cursor_cext")
             self._cursor_classes[connection_cext.CMySQLConnection] = (
-                cursor_cext.CMySQLCursorBuffered
+                _tuple_rows(cursor_cext.CMySQLCursorBuffered)
             )
         # The connector's own Django backend has the converter Django needs
         # (TIME as datetime.time, SafeString parameters).
@@ -177,6 +177,24 @@ class ConnectorDriver(Driver):
     def reset_session(self, connection: Any) -> bool:
         # Resets the session and re-applies charset, autocommit and init_command.
         return bool(connection.cmd_reset_connection())
+
+
+def _tuple_rows(cursor_class: type) -> type:
+    """The cursor class, returning row batches as tuples as MySQLdb does.
+
+    Django stops iterating when fetchmany() returns its backend's empty value,
+    which for MySQL is ``()``; the connector returns ``[]``.
+    """
+
+    class Cursor(cursor_class):
+        def fetchmany(self, size=None):
+            return tuple(super().fetchmany(size))
+
+        def fetchall(self):
+            return tuple(super().fetchall())
+
+    Cursor.__name__ = Cursor.__qualname__ = cursor_class.__name__
+    return Cursor
 
 
 def _bits(flags: int):

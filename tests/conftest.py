@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from tests.users import admin_connection
+
+
+class Admin:
+    """The admin user's own connection (outside any pool), to look at the server."""
+
+    def __init__(self) -> None:
+        self.connection = admin_connection(settings.SERVER, autocommit=True)
+
+    def query(self, sql: str, params=None) -> list[tuple]:
+        cursor = self.connection.cursor()
+        cursor.execute(sql, params)
+        rows = list(cursor.fetchall())
+        cursor.close()
+        return rows
+
+    def connection_ids(self, user: str) -> set[int]:
+        rows = self.query(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (user,)
+        )
+        return {row[0] for row in rows}
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.connection.close()
+
+
+@pytest.fixture
+def admin():
+    admin = Admin()
+    yield admin
+    admin.close()
+
+
+@pytest.fixture
+def fresh_pools():
+    """Start and end the test with no pools, so counts start from zero."""
+    import mysqlpool
+
+    connections.close_all()
+    mysqlpool.close_pool()
+    yield
+    connections.close_all()
+    mysqlpool.close_pool()
+
+
+def connection_id(alias: str = "default") -> int:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        return cursor.fetchone()[0]

@@ -1,0 +1,144 @@
+"""The app behaves as on stock Django: ORM, transactions, locking."""
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, connections, transaction
+
+from tests.app.models import Item, Note
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_crud():
+    item = Item.objects.create(name="apple", quantity=3)
+    Note.objects.create(item=item, text="red")
+    assert Item.objects.get(pk=item.pk).name == "apple"
+    assert Item.objects.filter(name="apple").update(quantity=5) == 1
+    assert Item.objects.get(pk=item.pk).quantity == 5
+    assert list(item.notes.values_list("text", flat=True)) == ["red"]
+    item.delete()
+    assert not Item.objects.exists() and not Note.objects.exists()
+
+
+def test_update_counts_matched_rows_not_changed_rows():
+    # Django relies on CLIENT.FOUND_ROWS, whatever the driver.
+    Item.objects.create(name="same", quantity=1)
+    assert Item.objects.filter(name="same").update(quantity=1) == 1
+
+
+def test_time_field_round_trip():
+    import datetime
+
+    item = Item.objects.create(name="t", at=datetime.time(12, 34, 56, 789))
+    assert Item.objects.get(pk=item.pk).at == datetime.time(12, 34, 56, 789)
+
+
+def test_atomic_commit_and_rollback():
+    with transaction.atomic():
+        Item.objects.create(name="kept")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Item.objects.create(name="gone")
+        raise RuntimeError
+    assert list(Item.objects.values_list("name", flat=True)) == ["kept"]
+
+
+def test_savepoints():
+    with transaction.atomic():
+        Item.objects.create(name="outer")
+        try:
+            with transaction.atomic():
+                Item.objects.create(name="inner")
+                raise ValueError
+        except ValueError:
+            pass
+        sid = transaction.savepoint()
+        Item.objects.create(name="rolled back")
+        transaction.savepoint_rollback(sid)
+    assert sorted(Item.objects.values_list("name", flat=True)) == ["outer"]
+
+
+def test_integrity_error_is_djangos():
+    item = Item.objects.create(name="x")
+    with pytest.raises(IntegrityError):
+        with transaction.atomic():
+            Note.objects.create(item_id=item.pk + 1000, text="dangling")
+
+
+def test_not_null_violation_is_integrity_error():
+    # MySQL reports it as an OperationalError (1048); Django maps it.
+    with pytest.raises(IntegrityError):
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO app_item (name, quantity, created) VALUES (NULL, 1, NOW())")
+
+
+def test_select_for_update_blocks_a_second_thread():
+    item = Item.objects.create(name="locked", quantity=0)
+    locked = threading.Event()
+    release = threading.Event()
+    order = []
+
+    def holder():
+        try:
+            with transaction.atomic():
+                Item.objects.select_for_update().get(pk=item.pk)
+                locked.set()
+                release.wait(10)
+                order.append("holder commits")
+                Item.objects.filter(pk=item.pk).update(quantity=1)
+        finally:
+            connections.close_all()
+
+    def waiter():
+        try:
+            locked.wait(10)
+            with transaction.atomic():
+                row = Item.objects.select_for_update().get(pk=item.pk)
+                order.append(f"waiter sees {row.quantity}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
+    for thread in threads:
+        thread.start()
+    locked.wait(10)
+    # The waiter is blocked on the row lock until the holder commits.
+    threads[1].join(0.5)
+    assert threads[1].is_alive()
+    release.set()
+    for thread in threads:
+        thread.join(20)
+    assert order == ["holder commits", "waiter sees 1"]
+
+
+def test_select_for_update_nowait_fails_fast_while_locked():
+    from django.db import DatabaseError
+
+    item = Item.objects.create(name="n")
+    locked, done = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                Item.objects.select_for_update().get(pk=item.pk)
+                locked.set()
+                done.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        with pytest.raises(DatabaseError), transaction.atomic():
+            Item.objects.select_for_update(nowait=True).get(pk=item.pk)
+    finally:
+        done.set()
+        thread.join(10)
+
+
+def test_bulk_create_and_aggregate():
+    from django.db.models import Sum
+
+    Item.objects.bulk_create([Item(name=f"n{i}", quantity=i) for i in range(100)])
+    assert Item.objects.aggregate(total=Sum("quantity"))["total"] == sum(range(100))

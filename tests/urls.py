@@ -1,0 +1,5 @@
+from django.urls import path
+
+from tests.app import views
+
+urlpatterns = [path("items/", views.items)]
