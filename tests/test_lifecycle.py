@@ -1,0 +1,161 @@
+"""auto_close_db for threads and coroutines, and fork safety."""
+
+import asyncio
+import gc
+import multiprocessing
+import os
+import threading
+
+import pytest
+from django.db import connections
+
+import mysqlpool
+from tests.app.models import Item
+from tests.conftest import connection_id
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def checked_out(alias: str) -> int:
+    return mysqlpool.stats().get(alias, {}).get("checked_out", 0)
+
+
+def test_auto_close_db_returns_every_alias_after_return():
+    during = {}
+
+    @mysqlpool.auto_close_db
+    def work():
+        Item.objects.using("default").count()
+        Item.objects.using("other").count()
+        during.update(default=checked_out("default"), other=checked_out("other"))
+        return "done"
+
+    result = []
+    thread = threading.Thread(target=lambda: result.append(work()))
+    before = {alias: checked_out(alias) for alias in ("default", "other")}
+    thread.start()
+    thread.join(30)
+    assert result == ["done"]
+    assert during == {"default": before["default"] + 1, "other": before["other"] + 1}
+    assert {alias: checked_out(alias) for alias in ("default", "other")} == before
+
+
+def test_auto_close_db_returns_connections_when_the_function_raises():
+    @mysqlpool.auto_close_db
+    def work():
+        Item.objects.count()
+        raise ValueError("boom")
+
+    errors = []
+
+    def run():
+        try:
+            work()
+        except ValueError as exc:
+            errors.append(exc)
+
+    before = checked_out("default")
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert len(errors) == 1
+    assert checked_out("default") == before
+
+
+def test_auto_close_db_on_a_coroutine():
+    during = []
+
+    @mysqlpool.auto_close_db
+    async def work():
+        await Item.objects.acreate(name="async")
+        during.append(checked_out("default"))
+        return await Item.objects.filter(name="async").acount()
+
+    before = checked_out("default")
+    assert asyncio.run(work()) == 1
+    assert during == [before + 1]
+    assert checked_out("default") == before
+
+
+def test_auto_close_db_leaves_an_enclosing_atomic_block_alone():
+    from django.db import transaction
+
+    @mysqlpool.auto_close_db
+    def inner():
+        return Item.objects.count()
+
+    with transaction.atomic():
+        Item.objects.create(name="in transaction")
+        inner()
+        # Still the same open transaction: our row is visible, nothing committed.
+        assert Item.objects.filter(name="in transaction").exists()
+
+
+def _child_work(queue):
+    # Runs in a forked child: its own connection, then a normal interpreter exit
+    # path for garbage (dropping the inherited wrapper and pool objects).
+    queue.put(connection_id())
+    connections.close_all()
+    gc.collect()
+
+
+def test_fork_children_never_touch_the_parents_connections(admin):
+    # Warm pools in the parent: one idle pooled connection, one checked out.
+    idle_id = connection_id("other")
+    connections["other"].close()
+    held_id = connection_id("default")
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read)
+            child_default = connection_id("default")
+            child_other = connection_id("other")
+            os.write(write, f"{child_default} {child_other}".encode())
+            connections.close_all()
+            mysqlpool.close_pool()
+            gc.collect()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    child_ids = {int(x) for x in os.read(read, 100).split()}
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not child_ids & {idle_id, held_id}, "the child must open its own connections"
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    process = ctx.Process(target=_child_work, args=(queue,))
+    process.start()
+    mp_child_id = queue.get(timeout=30)
+    process.join(30)
+    assert process.exitcode == 0
+    assert mp_child_id not in {idle_id, held_id}
+
+    # The parent's connections survived both children.
+    assert connection_id("default") == held_id
+    connections["default"].close()
+    assert connection_id("other") == idle_id
+    alive = {row[0] for row in admin.query("SELECT ID FROM information_schema.PROCESSLIST")}
+    assert {idle_id, held_id} <= alive
+
+
+def test_close_pool_before_fork_leaves_nothing_to_inherit():
+    connection_id()
+    connections.close_all()
+    mysqlpool.close_pool()
+    assert mysqlpool.stats() == {}
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = 0 if connection_id() else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert connection_id()

@@ -1,0 +1,128 @@
+"""A new Django project on mysqlpool: migrate, then serve requests with bounded connections.
+
+Runs django-admin startproject, manage.py migrate and runserver (threaded) in
+subprocesses, exactly as a user would, with the driver of this environment.
+"""
+
+import concurrent.futures
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.users import admin_connection
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def project(tmp_path):
+    server = settings.SERVER
+    database = f"mysqlpool_project_{os.getpid()}"
+    admin = admin_connection(server, autocommit=True)
+    admin.cursor().execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+    env = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    subprocess.run(
+        [sys.executable, "-m", "django", "startproject", "site_app", str(tmp_path)],
+        check=True, env=env,
+    )
+    settings_file = tmp_path / "site_app" / "settings.py"
+    settings_file.write_text(settings_file.read_text() + textwrap.dedent(f"""
+        DATABASES = {{
+            "default": {{
+                "ENGINE": "mysqlpool.backends.mysqlpool",
+                "NAME": {database!r}, "USER": {server.user!r},
+                "PASSWORD": {server.password!r}, "HOST": {server.host!r},
+                "PORT": {str(server.port)!r},
+            }}
+        }}
+        MYSQLPOOL_DRIVER = {settings.MYSQLPOOL_DRIVER!r}
+        MYSQLPOOL_ARGUMENTS = {{"pool_size": 3, "max_overflow": 0, "timeout": 30}}
+        INSTALLED_APPS += ["mysqlpool"]
+        ALLOWED_HOSTS = ["127.0.0.1"]
+        DEBUG = False
+    """))
+    (tmp_path / "site_app" / "urls.py").write_text(textwrap.dedent("""
+        from django.contrib.auth.models import User
+        from django.db import connection
+        from django.http import HttpResponse
+        from django.urls import path
+
+        def users(request):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT SLEEP(0.02)")
+            return HttpResponse(str(User.objects.count()))
+
+        urlpatterns = [path("users/", users)]
+    """))
+    yield tmp_path, env, database
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS `{database}`")
+    admin.close()
+
+
+def test_new_project_migrates_and_serves_with_bounded_connections(project):
+    directory, env, database = project
+    manage = [sys.executable, str(directory / "manage.py")]
+    migrate = subprocess.run(manage + ["migrate", "--noinput"], cwd=directory, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert migrate.returncode == 0, migrate.stderr
+    assert "Applying auth.0001_initial... OK" in migrate.stdout
+    check = subprocess.run(manage + ["check"], cwd=directory, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stderr
+
+    port = free_port()
+    server = subprocess.Popen(
+        manage + ["runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+        cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    admin = admin_connection(settings.SERVER, autocommit=True)
+    try:
+        url = f"http://127.0.0.1:{port}/users/"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert urllib.request.urlopen(url, timeout=30).read() == b"0"
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+
+        peak = 0
+
+        def fetch(_):
+            with urllib.request.urlopen(url, timeout=60) as response:
+                return response.status, response.read()
+
+        with concurrent.futures.ThreadPoolExecutor(24) as executor:
+            futures = [executor.submit(fetch, i) for i in range(120)]
+            while not all(future.done() for future in futures):
+                cursor = admin.cursor()
+                cursor.execute(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s",
+                    (database,),
+                )
+                peak = max(peak, cursor.fetchone()[0])
+                time.sleep(0.01)
+            results = [future.result() for future in futures]
+        assert results == [(200, b"0")] * 120
+        assert 1 <= peak <= 3, f"peak server connections {peak}, pool_size 3"
+    finally:
+        server.terminate()
+        server.wait(30)
+        admin.close()
