@@ -12,4 +12,4 @@ class MySQLPoolConfig(AppConfig):
     def ready(self) -> None:
         from .checks import check_pool_settings
 
-        checks.register(check_pool_settings)
+        checks.register(check_pool_settings, "mysqlpool")

@@ -256,6 +256,10 @@ def _build(alias: str, settings_dict: Mapping[str, Any]) -> PoolConfig | None:
     if isinstance(option, Mapping):
         arguments.update(option)
     own = {key: arguments.pop(key) for key in OWN_DEFAULTS}
+    if "use_lifo" in pool_class_arguments(pool_class):
+        # Reuse the connection returned last: it is the one most likely inside
+        # the no-ping window, and the others can idle out.
+        arguments.setdefault("use_lifo", True)
     defaults = {
         name: parameter.default
         for klass in reversed(pool_class.__mro__)

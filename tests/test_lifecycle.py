@@ -99,6 +99,9 @@ def _child_work(queue):
     gc.collect()
 
 
+# Earlier tests leave helper threads (asgiref's executor) in this process;
+# Python 3.12+ warns about any fork from a multi-threaded process.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
 def test_fork_children_never_touch_the_parents_connections(admin):
     # Warm pools in the parent: one idle pooled connection, one checked out.
     idle_id = connection_id("other")
@@ -144,6 +147,7 @@ def test_fork_children_never_touch_the_parents_connections(admin):
     assert {idle_id, held_id} <= alive
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
 def test_close_pool_before_fork_leaves_nothing_to_inherit():
     connection_id()
     connections.close_all()

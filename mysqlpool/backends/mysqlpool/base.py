@@ -27,7 +27,7 @@ mysql_base = import_django_mysql(lambda: get_driver(getattr(settings, "MYSQLPOOL
 from .creation import DatabaseCreation  # noqa: E402  (needs Django's backend first)
 from .schema import DatabaseSchemaEditor  # noqa: E402
 
-checks.register(check_pool_settings)
+checks.register(check_pool_settings, "mysqlpool")
 
 
 class CursorWrapper(mysql_base.CursorWrapper):
