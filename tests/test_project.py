@@ -6,6 +6,7 @@ subprocesses, exactly as a user would, with the driver of this environment.
 
 import concurrent.futures
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -34,7 +35,10 @@ def project(tmp_path):
     database = f"mysqlpool_project_{os.getpid()}"
     admin = admin_connection(server, autocommit=True)
     admin.cursor().execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
-    env = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
+    env = {**os.environ}
+    if not os.environ.get("TOX_ENV_NAME"):
+        # Outside tox, use this checkout; tox has installed the package itself.
+        env["PYTHONPATH"] = str(REPOSITORY)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "site_app", str(tmp_path)],
@@ -84,6 +88,17 @@ def test_new_project_migrates_and_serves_with_bounded_connections(project):
     check = subprocess.run(manage + ["check"], cwd=directory, env=env,
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stderr
+    inspect = subprocess.run(manage + ["inspectdb", "auth_user"], cwd=directory, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert inspect.returncode == 0, inspect.stderr
+    assert "class AuthUser(models.Model):" in inspect.stdout
+    if shutil.which("mariadb") or shutil.which("mysql"):
+        shell = subprocess.run(
+            manage + ["dbshell", "--", "-N", "-e", "SELECT COUNT(*) FROM auth_user"],
+            cwd=directory, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert shell.returncode == 0, shell.stderr
+        assert shell.stdout.strip() == "0"
 
     port = free_port()
     server = subprocess.Popen(
