@@ -158,3 +158,20 @@ def test_manage_py_check_reports_every_problem():
 
 def test_good_settings_pass_the_check():
     assert check_pool_settings() == []
+
+
+def test_check_database_reports_pool_settings_through_the_backend():
+    # `manage.py check --database` asks the backend's validation, which works
+    # whether or not "mysqlpool" is in INSTALLED_APPS.
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    connection = connections["default"]
+    saved = connection.settings_dict["OPTIONS"]
+    connection.settings_dict["OPTIONS"] = {**saved, "pool": {"max_overflow": "x"}}
+    try:
+        with pytest.raises(SystemCheckError) as raised:
+            call_command("check", databases=["default"], tags=["database"])
+    finally:
+        connection.settings_dict["OPTIONS"] = saved
+    assert_names(str(raised.value), "mysqlpool.E002", "['pool']['max_overflow'] = 'x'")

@@ -26,6 +26,7 @@ mysql_base = import_django_mysql(lambda: get_driver(getattr(settings, "MYSQLPOOL
 
 from .creation import DatabaseCreation  # noqa: E402  (needs Django's backend first)
 from .schema import DatabaseSchemaEditor  # noqa: E402
+from .validation import DatabaseValidation  # noqa: E402
 
 checks.register(check_pool_settings, "mysqlpool")
 
@@ -81,6 +82,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
 
     SchemaEditorClass = DatabaseSchemaEditor
     creation_class = DatabaseCreation
+    validation_class = DatabaseValidation
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
