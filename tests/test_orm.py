@@ -52,7 +52,8 @@ def test_savepoints():
                 raise ValueError
         except ValueError:
             pass
-        sid = transaction.savepoint()
+        # Django 6.1 renamed savepoint() to savepoint_create().
+        sid = getattr(transaction, "savepoint_create", transaction.savepoint)()
         Item.objects.create(name="rolled back")
         transaction.savepoint_rollback(sid)
     assert sorted(Item.objects.values_list("name", flat=True)) == ["outer"]
