@@ -23,8 +23,11 @@ class Admin:
         return rows
 
     def connection_ids(self, user: str) -> set[int]:
+        """``user``'s connections to this run's test database. Other runs against
+        the same server use the same users, but databases of their own."""
         rows = self.query(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (user,)
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s AND DB = %s",
+            (user, connections["default"].settings_dict["NAME"]),
         )
         return {row[0] for row in rows}
 
