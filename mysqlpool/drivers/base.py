@@ -126,6 +126,13 @@ class Driver:
     def error_code(self, exc: BaseException) -> Any:
         return exc.args[0] if exc.args else None
 
+    def translate_error(self, exc: BaseException) -> BaseException:
+        """The exception Django should see for ``exc``, as mysqlclient would raise it.
+
+        Only called on the error path (in the backend's ``wrap_database_errors``).
+        """
+        return exc
+
     def quote_value(self, connection: Any, value: Any) -> str | bytes:
         """A SQL literal for ``value``, as Django's schema editor gets it from mysqlclient."""
         quoted = self.escape(connection, value)

@@ -16,6 +16,8 @@ _RENAMED = {
     "read_default_file": "option_files",
     "read_default_group": "option_groups",
 }
+# MySQL's client error codes (CR_MIN_ERROR, CR_MAX_ERROR).
+_CLIENT_ERRORS = (2000, 2999)
 _SSL_KEYS = {"ca": "ssl_ca", "cert": "ssl_cert", "key": "ssl_key", "cipher": "ssl_cipher"}
 
 
@@ -143,6 +145,25 @@ class ConnectorDriver(Driver):
 
     def error_code(self, exc: BaseException) -> Any:
         return getattr(exc, "errno", None)
+
+    def translate_error(self, exc: BaseException) -> BaseException:
+        # mysqlclient raises OperationalError for every client-side error
+        # (CR_*, 2000-2999: can't connect, unknown host, lost connection, ...);
+        # the connector raises InterfaceError for several of them. Code that
+        # catches Django's OperationalError for "database unavailable" must
+        # see the same class whatever the driver.
+        errno = getattr(exc, "errno", None)
+        if (
+            isinstance(exc, self.dbapi.InterfaceError)
+            and isinstance(errno, int)
+            and _CLIENT_ERRORS[0] <= errno <= _CLIENT_ERRORS[1]
+        ):
+            translated = self.dbapi.OperationalError(
+                msg=exc.msg, errno=errno, sqlstate=exc.sqlstate
+            )
+            translated.__cause__ = exc
+            return translated
+        return exc
 
     def escape(self, connection: Any, value: Any) -> str | bytes:
         converter = connection.converter

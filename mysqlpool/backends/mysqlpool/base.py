@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.db import IntegrityError
+from django.db import IntegrityError, utils
 from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
@@ -76,6 +76,18 @@ class CursorWrapper(mysql_base.CursorWrapper):
         raise exc
 
 
+class DatabaseErrorWrapper(utils.DatabaseErrorWrapper):
+    """Django's error mapping, after the driver has made its exception look like
+    mysqlclient's (so every driver gives Django the same classes)."""
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        if exc_value is not None:
+            translated = self.wrapper.driver.translate_error(exc_value)
+            if translated is not exc_value:
+                return super().__exit__(type(translated), translated, traceback)
+        return super().__exit__(exc_type, exc_value, traceback)
+
+
 class DatabaseWrapper(mysql_base.DatabaseWrapper):
     """A MySQL connection checked out of a per-alias pool."""
 
@@ -97,6 +109,10 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     @property
     def Database(self):  # noqa: N802 - the attribute name Django looks up
         return self.driver.dbapi
+
+    @cached_property
+    def wrap_database_errors(self) -> DatabaseErrorWrapper:
+        return DatabaseErrorWrapper(self)
 
     # ----- configuration ------------------------------------------------------
 
