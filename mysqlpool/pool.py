@@ -363,9 +363,17 @@ class PooledConnection:
         if self.fairy is None or self.pool.pid != os.getpid():
             return
         logger.warning(
-            "A thread ended holding a connection of %r; closing it so the server "
-            "rolls back its transaction and releases its locks", self.pool.alias,
+            "A thread ended holding a connection of %r; rolling back and closing it "
+            "so its transaction and locks don't outlive it", self.pool.alias,
         )
+        # A close alone lets the server roll back in its own time, possibly
+        # after the next user already asked for the same locks; a ROLLBACK has
+        # freed them when it returns. This runs in the ending thread itself, so
+        # the round trip holds up no other thread.
+        try:
+            self.connection.rollback()
+        except Exception:  # noqa: BLE001 - it is closed next either way
+            logger.debug("ROLLBACK of an abandoned connection failed", exc_info=True)
         self.broken = True
         self.release()
 
