@@ -83,6 +83,11 @@ class PyMySQLDriver(MySQLClientDriver):
 
         return lambda: Connection(**params)
 
+    def verify_tls(self, connection: Any) -> None:
+        # PyMySQL refuses a server without TLS itself when TLS is required
+        # (connect_params maps ssl_mode REQUIRED to an ssl dict).
+        return None
+
     def escape(self, connection: Any, value: Any) -> str | bytes:
         if isinstance(value, (bytes, bytearray)):
             # mysqlclient quotes bytes as a string literal; PyMySQL as X'..'.
