@@ -254,14 +254,24 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             return data
 
 
+# Connect arguments that hold secrets: the drivers' password spellings, the
+# connector's multi-factor passwords, PyMySQL's client key password.
+_SECRET_PARAMS = frozenset({
+    "password", "passwd", "password1", "password2", "password3", "ssl_key_password",
+})
+
+
 def _pool_key(driver: Driver, config: PoolConfig, params: dict[str, Any]) -> tuple:
     """What makes two connections interchangeable. No plaintext password."""
     items = []
     for name, value in params.items():
-        if name in ("password", "passwd"):
+        if name in _SECRET_PARAMS:
             value = pools.password_digest(value)
         elif name == "conv" and value is driver.conversions:
             value = "driver default"
+        elif name == "ssl" and isinstance(value, dict) and "password" in value:
+            # PyMySQL reads the client key's password from the ssl dict.
+            value = {**value, "password": pools.password_digest(value["password"])}
         items.append((name, pools.freeze(value)))
     items.sort()
     return (driver.name, config, tuple(items))
