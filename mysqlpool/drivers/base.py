@@ -14,6 +14,15 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
+#: MySQL's client error for a TLS failure (CR_SSL_CONNECTION_ERROR).
+TLS_ERROR_CODE = 2026
+#: What every driver says when TLS is required but the server offers none.
+TLS_UNAVAILABLE = (
+    "TLS is required (OPTIONS['ssl_mode'] is REQUIRED, VERIFY_CA or VERIFY_IDENTITY, "
+    "or OPTIONS['ssl'] is set) but the server does not offer TLS. Enable TLS on the "
+    "server, or set OPTIONS['ssl_mode'] = 'PREFERRED' to allow unencrypted connections."
+)
+
 
 class DriverNotInstalled(ImportError):
     """The driver module could not be imported (or is too old)."""

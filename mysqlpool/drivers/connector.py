@@ -7,7 +7,7 @@ import types
 from collections.abc import Mapping
 from typing import Any
 
-from .base import Driver, mysqlclient_shaped
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, mysqlclient_shaped
 
 # mysqlclient connect arguments that mysql-connector spells differently.
 _RENAMED = {
@@ -121,11 +121,7 @@ class ConnectorDriver(Driver):
         connection = self.dbapi.connect(**params)
         if tls_required and not connection.is_secure:
             connection.close()
-            raise self.dbapi.OperationalError(
-                msg="TLS is required (ssl_mode REQUIRED or an ssl option) but the "
-                "server does not offer it",
-                errno=2026,
-            )
+            raise self.dbapi.OperationalError(msg=TLS_UNAVAILABLE, errno=TLS_ERROR_CODE)
         return connection
 
     def set_autocommit(self, connection: Any, autocommit: bool) -> None:
@@ -153,17 +149,23 @@ class ConnectorDriver(Driver):
         # catches Django's OperationalError for "database unavailable" must
         # see the same class whatever the driver.
         errno = getattr(exc, "errno", None)
-        if (
+        if not isinstance(exc, self.dbapi.Error) or not isinstance(errno, int):
+            return exc
+        if errno == TLS_ERROR_CODE and "support" in str(exc):
+            # Its own "server doesn't support" TLS (VERIFY_* modes): the message
+            # connect() gives for REQUIRED, naming the settings and the fix.
+            translated = self.dbapi.OperationalError(msg=TLS_UNAVAILABLE, errno=errno)
+        elif (
             isinstance(exc, self.dbapi.InterfaceError)
-            and isinstance(errno, int)
             and _CLIENT_ERRORS[0] <= errno <= _CLIENT_ERRORS[1]
         ):
             translated = self.dbapi.OperationalError(
                 msg=exc.msg, errno=errno, sqlstate=exc.sqlstate
             )
-            translated.__cause__ = exc
-            return translated
-        return exc
+        else:
+            return exc
+        translated.__cause__ = exc
+        return translated
 
     def escape(self, connection: Any, value: Any) -> str | bytes:
         converter = connection.converter

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.backends.utils import typecast_time
 
-from .base import Driver
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver
 
 
 class MySQLClientDriver(Driver):
@@ -50,12 +50,22 @@ class MySQLClientDriver(Driver):
             cursor.close()
         if not (row and row[1]):
             connection.close()
-            raise self.dbapi.OperationalError(
-                2026,
-                "TLS is required (OPTIONS ssl_mode or ssl) but the connection is not "
-                "encrypted: the server does not offer TLS. Enable TLS on the server, "
-                "or set OPTIONS['ssl_mode'] = 'PREFERRED' to allow plain connections.",
-            )
+            raise self.dbapi.OperationalError(TLS_ERROR_CODE, TLS_UNAVAILABLE)
+
+    def translate_error(self, exc: BaseException) -> BaseException:
+        # The library's own "the server does not support TLS" (libmariadb in the
+        # VERIFY_* modes, PyMySQL with ssl) gets the message verify_tls() gives,
+        # which names the settings and the fix. Other TLS errors (a certificate
+        # that fails verification, ...) keep theirs.
+        if (
+            isinstance(exc, self.dbapi.OperationalError)
+            and self.error_code(exc) == TLS_ERROR_CODE
+            and "support" in str(exc)
+        ):
+            translated = self.dbapi.OperationalError(TLS_ERROR_CODE, TLS_UNAVAILABLE)
+            translated.__cause__ = exc
+            return translated
+        return exc
 
 
 #: ssl_mode values under which a connection must be encrypted.
