@@ -18,6 +18,12 @@ _RENAMED = {
 }
 # MySQL's client error codes (CR_MIN_ERROR, CR_MAX_ERROR).
 _CLIENT_ERRORS = (2000, 2999)
+# The server refusing a connection: too many connections, access denied (to the
+# server or the database), unknown database, host blocked or not allowed, user
+# limits, authentication method, expired password, locked account.
+_CONNECT_REFUSALS = frozenset({
+    1040, 1044, 1045, 1049, 1129, 1130, 1203, 1226, 1251, 1698, 1862, 3118, 4151,
+})
 _SSL_KEYS = {"ca": "ssl_ca", "cert": "ssl_cert", "key": "ssl_key", "cipher": "ssl_cipher"}
 
 
@@ -144,8 +150,9 @@ class ConnectorDriver(Driver):
 
     def translate_error(self, exc: BaseException) -> BaseException:
         # mysqlclient raises OperationalError for every client-side error
-        # (CR_*, 2000-2999: can't connect, unknown host, lost connection, ...);
-        # the connector raises InterfaceError for several of them. Code that
+        # (CR_*, 2000-2999: can't connect, unknown host, lost connection, ...)
+        # and for the server refusing a connection; the connector raises
+        # InterfaceError or ProgrammingError for several of them. Code that
         # catches Django's OperationalError for "database unavailable" must
         # see the same class whatever the driver.
         errno = getattr(exc, "errno", None)
@@ -158,6 +165,10 @@ class ConnectorDriver(Driver):
         elif (
             isinstance(exc, self.dbapi.InterfaceError)
             and _CLIENT_ERRORS[0] <= errno <= _CLIENT_ERRORS[1]
+        ) or (
+            # Classed by SQLSTATE ('28000', '42000') the connector makes these
+            # ProgrammingError; for mysqlclient they are OperationalError.
+            errno in _CONNECT_REFUSALS and not isinstance(exc, self.dbapi.OperationalError)
         ):
             translated = self.dbapi.OperationalError(
                 msg=exc.msg, errno=errno, sqlstate=exc.sqlstate
