@@ -19,11 +19,10 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import connections
 
-import mysqlpool
+from tests.aliases import temporary_alias
 from tests.server import ThrowawayServer
 from tests.users import User, admin_connection
 
-POOLED = "mysqlpool.backends.mysqlpool"
 DATABASE = "chaos"
 APP = User("chaos_app", "chaos-App-Secret-5e2b")
 SECOND = User("chaos_second", "chaos-Second-Secret-81d0")
@@ -166,27 +165,18 @@ def server(chaos_server: ChaosServer, django_db_blocker) -> Iterator[ChaosServer
 def pooled_alias(server: ChaosServer) -> Iterator[Callable[..., str]]:
     """Add a pooled alias on the throwaway server for this test: ``pooled_alias(name,
     user=APP, pool={...}, **OPTIONS)``. Removed, with its pool, afterwards."""
-    added: list[str] = []
+    with contextlib.ExitStack() as stack:
 
-    def add(alias: str = "chaos", *, user: User = APP, pool: Any = True, **options: Any) -> str:
-        entry = {
-            "ENGINE": POOLED, "HOST": "127.0.0.1", "PORT": str(server.port),
-            "NAME": DATABASE, "USER": user.user, "PASSWORD": user.password,
-            "OPTIONS": {"connect_timeout": CONNECT_TIMEOUT, "pool": pool, **options},
-        }
-        connections.settings[alias] = connections.configure_settings(
-            {"default": {}, alias: entry})[alias]
-        added.append(alias)
-        return alias
+        def add(alias: str = "chaos", *, user: User = APP, pool: Any = True,
+                **options: Any) -> str:
+            stack.enter_context(temporary_alias(
+                alias, HOST="127.0.0.1", PORT=str(server.port), NAME=DATABASE,
+                USER=user.user, PASSWORD=user.password,
+                OPTIONS={"connect_timeout": CONNECT_TIMEOUT, "pool": pool, **options},
+            ))
+            return alias
 
-    yield add
-    for alias in added:
-        with contextlib.suppress(Exception):
-            connections[alias].close()
-        with contextlib.suppress(AttributeError):
-            del connections[alias]
-        connections.settings.pop(alias, None)
-        mysqlpool.close_pool(alias)
+        yield add
 
 
 def request(work: Callable[[], Any]) -> Any:
