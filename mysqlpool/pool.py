@@ -41,6 +41,7 @@ logger = logging.getLogger("mysqlpool")
 LAST_USED = "mysqlpool.last_used"
 INITIALIZED = "mysqlpool.initialized"
 RELEASED = "mysqlpool.released"
+EXPECTED = "mysqlpool.expected_invalidation"
 
 _KEY_SECRET = secrets.token_bytes(32)
 
@@ -93,6 +94,10 @@ class ConnectionPool:
         self.server_data: dict | None = None
         self._connections: weakref.WeakSet = weakref.WeakSet()
         self._checked_out: weakref.WeakSet = weakref.WeakSet()
+        # Pool slots (connection records) that have had a connection, and those
+        # invalidated since: what tells a recycle from a reconnect in the log.
+        self._used_records: weakref.WeakSet = weakref.WeakSet()
+        self._invalidated_records: weakref.WeakSet = weakref.WeakSet()
         self._stats_lock = threading.Lock()
         self._pool = config.pool_class(
             driver.creator(params),
@@ -154,7 +159,15 @@ class ConnectionPool:
         with self._stats_lock:
             self.stats.connects += 1
         self._connections.add(dbapi_connection)
-        logger.debug("New connection for %r (%s)", self.alias, self.driver.name)
+        # A slot that had a connection, not invalidated since: SQLAlchemy
+        # replaced it for its age (``recycle``). Normal churn, so DEBUG.
+        if record in self._used_records and record not in self._invalidated_records:
+            logger.debug("Recycled a connection of %r (older than recycle=%s s)",
+                         self.alias, getattr(self._pool, "_recycle", "?"))
+        else:
+            logger.debug("New connection for %r (%s)", self.alias, self.driver.name)
+        self._used_records.add(record)
+        self._invalidated_records.discard(record)
 
     def _on_checkout(self, dbapi_connection: Any, record: Any, fairy: Any) -> None:
         last_used = record.info.get(LAST_USED)
@@ -196,7 +209,16 @@ class ConnectionPool:
     def _on_invalidate(self, dbapi_connection: Any, record: Any, exception: Any) -> None:
         with self._stats_lock:
             self.stats.invalidations += 1
-        logger.info("Replacing a connection of %r: %s", self.alias, exception or "reset")
+        if record is not None:
+            self._invalidated_records.add(record)
+        expected = record.info.pop(EXPECTED, None) if record is not None else None
+        if expected:
+            # Part of normal operation (session state, retired pool): DEBUG,
+            # so that INFO stays quiet unless something went wrong.
+            logger.debug("Replacing a connection of %r: %s", self.alias, expected)
+        else:
+            logger.info("Replacing a connection of %r: %s", self.alias,
+                        exception or "it lost its server connection")
 
     # ----- state ------------------------------------------------------------
 
@@ -224,7 +246,9 @@ class ConnectionPool:
             "max_overflow": self.config.max_overflow,
             "checked_out": self.checked_out(),
             "idle": idle,
-            "overflow": pool.overflow() if hasattr(pool, "overflow") else None,
+            # SQLAlchemy counts unopened slots as negative overflow; report
+            # only connections open beyond pool_size.
+            "overflow": max(0, pool.overflow()) if hasattr(pool, "overflow") else None,
             "connects": self.stats.connects,
             "invalidations": self.stats.invalidations,
             "timeouts": self.stats.timeouts,
@@ -318,7 +342,7 @@ class PooledConnection:
         if self.pool.driver.is_disconnect(exc):
             self.broken = True
 
-    def release(self, autocommit: bool = True) -> None:
+    def release(self, autocommit: bool = True, *, abandoned: bool = False) -> None:
         """Return the connection, leaving no transaction or session state behind."""
         fairy, self.fairy = self.fairy, None
         if fairy is None:
@@ -328,14 +352,20 @@ class PooledConnection:
         _thread_checkouts().discard(self)
         if pool.pid != os.getpid():
             return  # inherited through fork(): never touch the parent's connection
-        if self.broken or pool.retired:
+        if abandoned:  # already reported as a warning
+            _invalidate(fairy, None, expected="its thread ended holding it")
+            return
+        if self.broken:
             _invalidate(fairy, None)
+            return
+        if pool.retired:
+            _invalidate(fairy, None, expected="its pool was closed or its settings changed")
             return
         connection, driver = self.connection, pool.driver
         try:
             if self.effects == session.SESSION:
                 if not driver.reset_session(connection):
-                    _invalidate(fairy, None)
+                    _invalidate(fairy, None, expected="a statement changed its session")
                     return
                 self.info[INITIALIZED] = False
             else:
@@ -374,13 +404,17 @@ class PooledConnection:
             self.connection.rollback()
         except Exception:  # noqa: BLE001 - it is closed next either way
             logger.debug("ROLLBACK of an abandoned connection failed", exc_info=True)
-        self.broken = True
-        self.release()
+        self.release(abandoned=True)
 
 
-def _invalidate(fairy: Any, exc: BaseException | None) -> None:
-    """Close the physical connection; its pool slot opens a new one when needed."""
+def _invalidate(fairy: Any, exc: BaseException | None, expected: str | None = None) -> None:
+    """Close the physical connection; its pool slot opens a new one when needed.
+
+    ``expected`` says why, when that is part of normal operation.
+    """
     fairy.info[RELEASED] = True
+    if expected:
+        fairy.info[EXPECTED] = expected
     fairy.invalidate(exc)
 
 
