@@ -11,7 +11,14 @@ from django.db.utils import OperationalError
 
 import mysqlpool
 from tests.app.models import Item
-from tests.chaos.conftest import CONNECT_TIMEOUT, hold_concurrently, record, request, wait_for
+from tests.chaos.conftest import (
+    CONNECT_TIMEOUT,
+    connection_id,
+    hold_concurrently,
+    record,
+    request,
+    wait_for,
+)
 
 pytestmark = pytest.mark.chaos
 
@@ -105,3 +112,23 @@ def test_restart_under_load(server, pooled_alias):
         f"{len(failed_during)} failed while down ({downtime:.1f} s), slowest failure "
         f"{slowest_failure * 1000:.0f} ms; capacity {len(set(ids))}/{POOL_SIZE}"
     )
+
+
+def test_server_down_at_startup_then_up(server, pooled_alias):
+    alias = pooled_alias(pool={"pool_size": 4, "max_overflow": 0, "timeout": 30})
+    server.stop()
+    failures = []
+    for _ in range(3):
+        start = time.monotonic()
+        with pytest.raises(OperationalError) as raised:
+            request(lambda: connection_id(alias))
+        failures.append(time.monotonic() - start)
+        assert type(raised.value) is OperationalError
+    assert max(failures) < CONNECT_TIMEOUT
+    server.start()
+    # The pool made while the server was down works, at full size.
+    assert len(set(hold_concurrently(alias, 4))) == 4
+    figures = mysqlpool.stats()[alias]
+    assert figures["checked_out"] == 0 and figures["connects"] == 4
+    record(f"down at startup: 3 requests failed in <= {max(failures) * 1000:.0f} ms; "
+           "after start capacity 4/4")
