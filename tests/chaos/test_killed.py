@@ -41,8 +41,13 @@ def run_requests(alias: str, threads: int, per_thread: int) -> tuple[list, list[
     return errors, ids
 
 
-def test_killed_connections_are_replaced_outside_a_transaction(server, pooled_alias):
-    alias = pooled_alias(pool={"pool_size": POOL_SIZE, "max_overflow": 0, "timeout": 30})
+@pytest.mark.parametrize("ping_after_idle", [0.5, None], ids=["ping-after-idle", "poll-only"])
+def test_killed_connections_are_replaced_outside_a_transaction(
+    server, pooled_alias, ping_after_idle
+):
+    # poll-only: no ping at checkout, the readable socket alone gives them away.
+    alias = pooled_alias(pool={"pool_size": POOL_SIZE, "max_overflow": 0, "timeout": 30,
+                               "ping_after_idle": ping_after_idle})
     pooled = set(hold_concurrently(alias, POOL_SIZE))
     assert server.connection_ids(APP.user) == pooled
     before = mysqlpool.stats()[alias]
@@ -58,8 +63,8 @@ def test_killed_connections_are_replaced_outside_a_transaction(server, pooled_al
     assert replaced >= POOL_SIZE
     assert after["connects"] - before["connects"] == replaced
     assert Item.objects.using(alias).filter(name="after").count() == 16 * 5
-    record(f"kill: {len(errors)} errors in {16 * 5} requests after KILL of {len(pooled)} "
-           f"pooled connections; invalidations +{replaced}")
+    record(f"kill ({ping_after_idle=}): {len(errors)} errors in {16 * 5} requests after "
+           f"KILL of {len(pooled)} pooled connections; invalidations +{replaced}")
 
 
 def test_a_killed_connection_inside_atomic_raises(server, pooled_alias):
