@@ -13,6 +13,7 @@ A checkout costs no round trip in the common case:
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import hmac
 import logging
@@ -112,6 +113,10 @@ class ConnectionPool:
         self._capacity = None
         if config.pool_size and config.max_overflow is not None and config.max_overflow >= 0:
             self._capacity = config.pool_size + config.max_overflow
+        timeout = self._pool_timeout()
+        self._timeout = timeout if isinstance(timeout, (int, float)) else 30.0
+        # Bounded pools hand connections to waiters in arrival order (see _FairGate).
+        self._gate = _FairGate(self._capacity) if self._capacity is not None else None
         self._leak_watch: threading.Thread | None = None
         if config.leak_warning_after:
             self._start_leak_watch(config.leak_warning_after)
@@ -127,33 +132,43 @@ class ConnectionPool:
 
     def checkout(self, owner: Any = None) -> PooledConnection:
         """Take a connection; raise PoolTimeout when none frees up in time."""
-        start = None
-        if self._capacity is not None and self.checked_out() >= self._capacity:
+        gate = self._gate
+        if gate is not None and not gate.try_enter():
             start = time.monotonic()
+            entered = gate.enter(self._timeout)
+            with self._stats_lock:
+                self.stats.waits += 1
+                self.stats.wait_time += time.monotonic() - start
+            if not entered:
+                self._timed_out()
         try:
             fairy = self._pool.connect()
         except sa_exc.TimeoutError:
-            with self._stats_lock:
-                self.stats.timeouts += 1
-            logger.warning("Pool for %r exhausted: %s", self.alias, self.describe())
-            raise PoolTimeout(
-                f"No connection for database alias {self.alias!r} became free within "
-                f"{self._pool_timeout()} s: all {self.checked_out()} connections are "
-                f"checked out (pool_size={self.config.pool_size}, "
-                f"max_overflow={self.config.max_overflow}). Close connections sooner "
-                "(connections.close_all(), @auto_close_db), or raise pool_size, "
-                "max_overflow or timeout in MYSQLPOOL_ARGUMENTS."
-            ) from None
-        finally:
-            if start is not None:
-                with self._stats_lock:
-                    self.stats.waits += 1
-                    self.stats.wait_time += time.monotonic() - start
+            if gate is not None:
+                gate.leave()
+            self._timed_out()
+        except BaseException:
+            if gate is not None:
+                gate.leave()
+            raise
         self.stats.checkouts += 1
         checkout = PooledConnection(self, fairy, owner)
         self._checked_out.add(checkout)
         _thread_checkouts().add(checkout)
         return checkout
+
+    def _timed_out(self) -> None:
+        with self._stats_lock:
+            self.stats.timeouts += 1
+        logger.warning("Pool for %r exhausted: %s", self.alias, self.describe())
+        raise PoolTimeout(
+            f"No connection for database alias {self.alias!r} became free within "
+            f"{self._timeout} s: all {self.checked_out()} connections are "
+            f"checked out (pool_size={self.config.pool_size}, "
+            f"max_overflow={self.config.max_overflow}). Close connections sooner "
+            "(connections.close_all(), @auto_close_db), or raise pool_size, "
+            "max_overflow or timeout in MYSQLPOOL_ARGUMENTS."
+        ) from None
 
     def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
         with self._stats_lock:
@@ -309,6 +324,58 @@ class ConnectionPool:
         self._leak_watch.start()
 
 
+class _FairGate:
+    """At most ``capacity`` checkouts at a time, granted in arrival order.
+
+    SQLAlchemy's queue wakes a waiter when a connection comes back, but the
+    thread that returned it still holds the GIL and usually takes it straight
+    back for its next request. Under saturation (more threads than
+    connections) some waiters then starve until their timeout. Here a freed
+    slot is handed to the longest-waiting thread instead.
+    """
+
+    __slots__ = ("_lock", "_free", "_waiters")
+
+    def __init__(self, capacity: int) -> None:
+        self._lock = threading.Lock()
+        self._free = capacity
+        self._waiters: collections.deque = collections.deque()
+
+    def try_enter(self) -> bool:
+        """Take a free slot if nobody is waiting for one."""
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return True
+            return False
+
+    def enter(self, timeout: float) -> bool:
+        """Wait in line for a slot; False after ``timeout`` seconds."""
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True
+        with self._lock:
+            try:
+                self._waiters.remove(turn)
+            except ValueError:
+                return True  # handed a slot just as the wait ended
+            return False
+
+    def leave(self) -> None:
+        """Give the slot to the first waiter, or back to the free ones."""
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._free += 1
+
+
 class PooledConnection:
     """One checkout: the driver connection plus what the request did with it."""
 
@@ -352,6 +419,15 @@ class PooledConnection:
         _thread_checkouts().discard(self)
         if pool.pid != os.getpid():
             return  # inherited through fork(): never touch the parent's connection
+        try:
+            self._return(fairy, autocommit, abandoned)
+        finally:
+            # Only now: the next waiter finds the connection back in the pool.
+            if pool._gate is not None:
+                pool._gate.leave()
+
+    def _return(self, fairy: Any, autocommit: bool, abandoned: bool) -> None:
+        pool = self.pool
         if abandoned:  # already reported as a warning
             _invalidate(fairy, None, expected="its thread ended holding it")
             return
