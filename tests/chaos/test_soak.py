@@ -28,6 +28,7 @@ def test_soak(server, pooled_alias):
     stop = threading.Event()
     written = [0] * THREADS
     requests = [0] * THREADS
+    slowest = [0.0] * THREADS
     errors: list[BaseException] = []
     samples: list[int] = []
 
@@ -52,9 +53,11 @@ def test_soak(server, pooled_alias):
         number = 0
         while not stop.is_set():
             number += 1
+            start = time.monotonic()
             try:
                 request(lambda n=number: one_request(index, n))
                 requests[index] += 1
+                slowest[index] = max(slowest[index], time.monotonic() - start)
             except Exception as exc:  # noqa: BLE001 - counted
                 errors.append(exc)
 
@@ -87,9 +90,13 @@ def test_soak(server, pooled_alias):
     assert figures["connects"] <= POOL_SIZE
     assert figures["checked_out"] == 0
     assert sum(requests) > THREADS
+    # Waiters are served in turn: none starves anywhere near the pool timeout.
+    assert min(requests) > 0
+    assert max(slowest) < 15, max(slowest)
     record(
         f"soak: {THREADS} threads x {elapsed:.0f} s, pool of {POOL_SIZE}: {sum(requests)} "
         f"requests, {len(errors)} errors, {sum(written)} writes committed, {rows} rows "
         f"(0 lost), max {max(samples)} server connections in {len(samples)} samples, "
-        f"{figures['connects']} connects, {figures['waits']} waits"
+        f"{figures['connects']} connects, {figures['waits']} waits, slowest request "
+        f"{max(slowest) * 1000:.0f} ms, fewest requests in a thread {min(requests)}"
     )
