@@ -96,3 +96,38 @@ def test_a_checkout_that_waits_is_counted(server, pooled_alias):
     assert figures["waits"] == 1
     assert 0.25 <= figures["wait_time"] < 30
     assert figures["timeouts"] == 0
+
+
+def test_waiting_threads_are_served_in_turn(server, pooled_alias):
+    """More threads than connections, all busy: every thread gets its turn."""
+    alias = pooled_alias("tiny", pool={"pool_size": 2, "max_overflow": 0, "timeout": 30})
+    threads, seconds = 16, 5.0
+    done = [0] * threads
+    longest = [0.0] * threads
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def worker(index: int) -> None:
+        while not stop.is_set():
+            start = time.monotonic()
+            try:
+                request(lambda: connection_id(alias))
+            except Exception as exc:  # noqa: BLE001 - counted
+                errors.append(exc)
+                return
+            longest[index] = max(longest[index], time.monotonic() - start)
+            done[index] += 1
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in workers:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in workers:
+        thread.join(60)
+    assert errors == []
+    assert min(done) > 0, done
+    assert max(longest) < seconds / 2, longest
+    record(f"fairness: {threads} threads over 2 connections for {seconds:.0f} s: "
+           f"{sum(done)} requests, fewest in a thread {min(done)}, longest request "
+           f"{max(longest) * 1000:.0f} ms")
