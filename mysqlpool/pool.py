@@ -358,14 +358,23 @@ class _FairGate:
             turn = threading.Lock()
             turn.acquire()
             self._waiters.append(turn)
-        if turn.acquire(timeout=timeout):
-            return True
+        try:
+            if turn.acquire(timeout=timeout):
+                return True
+        except BaseException:  # interrupted (KeyboardInterrupt, ...): don't keep a slot
+            if not self._withdraw(turn):
+                self.leave()
+            raise
+        return not self._withdraw(turn)  # or handed a slot just as the wait ended
+
+    def _withdraw(self, turn: threading.Lock) -> bool:
+        """Step out of line; False when a slot was already handed to ``turn``."""
         with self._lock:
             try:
                 self._waiters.remove(turn)
             except ValueError:
-                return True  # handed a slot just as the wait ended
-            return False
+                return False
+            return True
 
     def leave(self) -> None:
         """Give the slot to the first waiter, or back to the free ones."""
