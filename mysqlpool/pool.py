@@ -25,7 +25,7 @@ import time
 import traceback
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db.utils import OperationalError
 from sqlalchemy import event
@@ -157,7 +157,7 @@ class ConnectionPool:
         _thread_checkouts().add(checkout)
         return checkout
 
-    def _timed_out(self) -> None:
+    def _timed_out(self) -> NoReturn:
         with self._stats_lock:
             self.stats.timeouts += 1
         logger.warning("Pool for %r exhausted: %s", self.alias, self.describe())
