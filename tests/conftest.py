@@ -18,7 +18,8 @@ class Admin:
     def query(self, sql: str, params=None) -> list[tuple]:
         cursor = self.connection.cursor()
         cursor.execute(sql, params)
-        rows = list(cursor.fetchall())
+        # The connector refuses fetchall() after a statement without rows (KILL).
+        rows = list(cursor.fetchall()) if cursor.description else []
         cursor.close()
         return rows
 
