@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
+import subprocess
 import threading
 import time
 import traceback
@@ -289,9 +291,12 @@ def test_required_tls_is_used_on_every_pooled_connection(tls_server, options):
 
 
 def test_verify_ca_rejects_a_certificate_from_another_ca(tls_server, tmp_path):
-    other_ca = ThrowawayServer.__new__(ThrowawayServer)  # only for its certificate maker
-    other_ca.directory = tmp_path
-    other_ca._make_certificates()
+    subprocess.run(
+        [shutil.which("openssl") or "openssl", "req", "-x509", "-newkey", "rsa:2048",
+         "-nodes", "-days", "1", "-subj", "/CN=another-ca", "-keyout", tmp_path / "key.pem",
+         "-out", tmp_path / "ca.pem"],
+        check=True, capture_output=True,
+    )
     entry = {"HOST": "127.0.0.1", "PORT": str(tls_server.port), "USER": "root",
              "PASSWORD": "", "NAME": "mysql"}
     options = {"ssl_mode": "VERIFY_CA", "ssl": {"ca": str(tmp_path / "ca.pem")}}
