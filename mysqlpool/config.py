@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from sqlalchemy import pool as sa_pool
 
+from .redaction import MASK, is_secret_name, redact, shown
+
 ENGINE = "mysqlpool.backends.mysqlpool"
 DEFAULT_BACKEND = "QueuePool"
 
@@ -147,16 +149,17 @@ def resolve_pool_class(value: Any) -> type[sa_pool.Pool]:
             try:
                 cls = getattr(importlib.import_module(module_name), name)
             except (ImportError, AttributeError) as exc:
+                reason = redact(str(exc))
                 raise ImproperlyConfigured(
-                    f"MYSQLPOOL_BACKEND = {value!r} cannot be imported ({exc}). {valid}"
-                ) from exc
+                    f"MYSQLPOOL_BACKEND = {shown(value)} cannot be imported ({reason}). {valid}"
+                ) from (exc if reason == str(exc) else None)  # no chained secret
         else:
             cls = getattr(sa_pool, value, None)
     if not _usable_pool_class(cls):
         reason = "is not a SQLAlchemy pool class"
         if isinstance(cls, type) and issubclass(cls, sa_pool.Pool):
             reason = "is an asyncio pool, which Django's synchronous drivers cannot use"
-        raise ImproperlyConfigured(f"MYSQLPOOL_BACKEND = {value!r} {reason}. {valid}")
+        raise ImproperlyConfigured(f"MYSQLPOOL_BACKEND = {shown(value)} {reason}. {valid}")
     return cls
 
 
@@ -196,7 +199,7 @@ def _problems(alias: str, settings_dict: Mapping[str, Any]) -> Iterator[str]:
         return
     if not (option is True or isinstance(option, Mapping)):
         yield (
-            f"{where}['OPTIONS']['pool'] = {option!r}: must be True (use the "
+            f"{where}['OPTIONS']['pool'] = {shown(option)}: must be True (use the "
             "MYSQLPOOL_ARGUMENTS defaults), False (no pooling for this alias) or a "
             "dict of pool arguments such as {'pool_size': 10}."
         )
@@ -204,7 +207,7 @@ def _problems(alias: str, settings_dict: Mapping[str, Any]) -> Iterator[str]:
     max_age = settings_dict.get("CONN_MAX_AGE", 0)
     if max_age != 0:
         yield (
-            f"{where}['CONN_MAX_AGE'] = {max_age!r}: a pooled alias returns its "
+            f"{where}['CONN_MAX_AGE'] = {shown(max_age)}: a pooled alias returns its "
             "connection to the pool at the end of each request, so persistent "
             "connections would defeat the pool. Set CONN_MAX_AGE to 0 (the default), "
             f"or turn pooling off for this alias with {where}['OPTIONS']['pool'] = False."
@@ -214,7 +217,8 @@ def _problems(alias: str, settings_dict: Mapping[str, Any]) -> Iterator[str]:
     except ImproperlyConfigured as exc:
         yield str(exc)
         return
-    accepted = pool_class_arguments(pool_class) | set(OWN_DEFAULTS)
+    # reset_on_return is the class's, but mysqlpool sets it (see _NOT_ARGUMENTS).
+    accepted = (pool_class_arguments(pool_class) - set(_NOT_ARGUMENTS)) | set(OWN_DEFAULTS)
     global_arguments = getattr(settings, "MYSQLPOOL_ARGUMENTS", {})
     sources = [("MYSQLPOOL_ARGUMENTS", global_arguments)]
     if isinstance(option, Mapping):
@@ -222,7 +226,7 @@ def _problems(alias: str, settings_dict: Mapping[str, Any]) -> Iterator[str]:
     for name, arguments in sources:
         if not isinstance(arguments, Mapping):
             yield (
-                f"{name} = {arguments!r}: must be a dict of {pool_class.__name__} "
+                f"{name} = {shown(arguments)}: must be a dict of {pool_class.__name__} "
                 f"arguments, such as {{'pool_size': 10, 'max_overflow': 0}}."
             )
             continue
@@ -232,19 +236,21 @@ def _problems(alias: str, settings_dict: Mapping[str, Any]) -> Iterator[str]:
 
 def _argument_problems(name: str, key: Any, value: Any, pool_class: type,
                        accepted: set[str]) -> Iterator[str]:
-    setting = f"{name}[{key!r}]"
+    setting = f"{name}[{shown(key)}]"
+    if is_secret_name(key):
+        value = MASK  # a password put in the wrong place: name it, never show it
     if key in _NOT_ARGUMENTS:
         yield f"{setting} is not a pool argument: {_NOT_ARGUMENTS[key]}."
     elif key not in accepted:
         yield (
-            f"{setting} = {value!r}: {pool_class.__name__} has no argument {key!r}. "
+            f"{setting} = {shown(value)}: {pool_class.__name__} has no argument {shown(key)}. "
             f"Valid arguments: {', '.join(sorted(accepted))}."
         )
     else:
         check = _CHECKS.get(key)
         message = check(value) if check else None
         if message:
-            yield f"{setting} = {value!r}: {key} {message}."
+            yield f"{setting} = {shown(value)}: {key} {message}."
 
 
 def _build(alias: str, settings_dict: Mapping[str, Any]) -> PoolConfig | None:

@@ -13,6 +13,7 @@ A checkout costs no round trip in the common case:
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import hmac
 import logging
@@ -24,7 +25,7 @@ import time
 import traceback
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db.utils import OperationalError
 from sqlalchemy import event
@@ -41,6 +42,7 @@ logger = logging.getLogger("mysqlpool")
 LAST_USED = "mysqlpool.last_used"
 INITIALIZED = "mysqlpool.initialized"
 RELEASED = "mysqlpool.released"
+EXPECTED = "mysqlpool.expected_invalidation"
 
 _KEY_SECRET = secrets.token_bytes(32)
 
@@ -93,6 +95,10 @@ class ConnectionPool:
         self.server_data: dict | None = None
         self._connections: weakref.WeakSet = weakref.WeakSet()
         self._checked_out: weakref.WeakSet = weakref.WeakSet()
+        # Pool slots (connection records) that have had a connection, and those
+        # invalidated since: what tells a recycle from a reconnect in the log.
+        self._used_records: weakref.WeakSet = weakref.WeakSet()
+        self._invalidated_records: weakref.WeakSet = weakref.WeakSet()
         self._stats_lock = threading.Lock()
         self._pool = config.pool_class(
             driver.creator(params),
@@ -107,6 +113,10 @@ class ConnectionPool:
         self._capacity = None
         if config.pool_size and config.max_overflow is not None and config.max_overflow >= 0:
             self._capacity = config.pool_size + config.max_overflow
+        timeout = self._pool_timeout()
+        self._timeout = timeout if isinstance(timeout, (int, float)) else 30.0
+        # Bounded pools hand connections to waiters in arrival order (see _FairGate).
+        self._gate = _FairGate(self._capacity) if self._capacity is not None else None
         self._leak_watch: threading.Thread | None = None
         if config.leak_warning_after:
             self._start_leak_watch(config.leak_warning_after)
@@ -122,39 +132,57 @@ class ConnectionPool:
 
     def checkout(self, owner: Any = None) -> PooledConnection:
         """Take a connection; raise PoolTimeout when none frees up in time."""
-        start = None
-        if self._capacity is not None and self.checked_out() >= self._capacity:
+        gate = self._gate
+        if gate is not None and not gate.try_enter():
             start = time.monotonic()
+            entered = gate.enter(self._timeout)
+            with self._stats_lock:
+                self.stats.waits += 1
+                self.stats.wait_time += time.monotonic() - start
+            if not entered:
+                self._timed_out()
         try:
             fairy = self._pool.connect()
         except sa_exc.TimeoutError:
-            with self._stats_lock:
-                self.stats.timeouts += 1
-            logger.warning("Pool for %r exhausted: %s", self.alias, self.describe())
-            raise PoolTimeout(
-                f"No connection for database alias {self.alias!r} became free within "
-                f"{self._pool_timeout()} s: all {self.checked_out()} connections are "
-                f"checked out (pool_size={self.config.pool_size}, "
-                f"max_overflow={self.config.max_overflow}). Close connections sooner "
-                "(connections.close_all(), @auto_close_db), or raise pool_size, "
-                "max_overflow or timeout in MYSQLPOOL_ARGUMENTS."
-            ) from None
-        finally:
-            if start is not None:
-                with self._stats_lock:
-                    self.stats.waits += 1
-                    self.stats.wait_time += time.monotonic() - start
+            if gate is not None:
+                gate.leave()
+            self._timed_out()
+        except BaseException:
+            if gate is not None:
+                gate.leave()
+            raise
         self.stats.checkouts += 1
         checkout = PooledConnection(self, fairy, owner)
         self._checked_out.add(checkout)
         _thread_checkouts().add(checkout)
         return checkout
 
+    def _timed_out(self) -> NoReturn:
+        with self._stats_lock:
+            self.stats.timeouts += 1
+        logger.warning("Pool for %r exhausted: %s", self.alias, self.describe())
+        raise PoolTimeout(
+            f"No connection for database alias {self.alias!r} became free within "
+            f"{self._timeout} s: all {self.checked_out()} connections are "
+            f"checked out (pool_size={self.config.pool_size}, "
+            f"max_overflow={self.config.max_overflow}). Close connections sooner "
+            "(connections.close_all(), @auto_close_db), or raise pool_size, "
+            "max_overflow or timeout in MYSQLPOOL_ARGUMENTS."
+        ) from None
+
     def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
         with self._stats_lock:
             self.stats.connects += 1
         self._connections.add(dbapi_connection)
-        logger.debug("New connection for %r (%s)", self.alias, self.driver.name)
+        # A slot that had a connection, not invalidated since: SQLAlchemy
+        # replaced it for its age (``recycle``). Normal churn, so DEBUG.
+        if record in self._used_records and record not in self._invalidated_records:
+            logger.debug("Recycled a connection of %r (older than recycle=%s s)",
+                         self.alias, getattr(self._pool, "_recycle", "?"))
+        else:
+            logger.debug("New connection for %r (%s)", self.alias, self.driver.name)
+        self._used_records.add(record)
+        self._invalidated_records.discard(record)
 
     def _on_checkout(self, dbapi_connection: Any, record: Any, fairy: Any) -> None:
         last_used = record.info.get(LAST_USED)
@@ -196,7 +224,16 @@ class ConnectionPool:
     def _on_invalidate(self, dbapi_connection: Any, record: Any, exception: Any) -> None:
         with self._stats_lock:
             self.stats.invalidations += 1
-        logger.info("Replacing a connection of %r: %s", self.alias, exception or "reset")
+        if record is not None:
+            self._invalidated_records.add(record)
+        expected = record.info.pop(EXPECTED, None) if record is not None else None
+        if expected:
+            # Part of normal operation (session state, retired pool): DEBUG,
+            # so that INFO stays quiet unless something went wrong.
+            logger.debug("Replacing a connection of %r: %s", self.alias, expected)
+        else:
+            logger.info("Replacing a connection of %r: %s", self.alias,
+                        exception or "it lost its server connection")
 
     # ----- state ------------------------------------------------------------
 
@@ -224,7 +261,9 @@ class ConnectionPool:
             "max_overflow": self.config.max_overflow,
             "checked_out": self.checked_out(),
             "idle": idle,
-            "overflow": pool.overflow() if hasattr(pool, "overflow") else None,
+            # SQLAlchemy counts unopened slots as negative overflow; report
+            # only connections open beyond pool_size.
+            "overflow": max(0, pool.overflow()) if hasattr(pool, "overflow") else None,
             "connects": self.stats.connects,
             "invalidations": self.stats.invalidations,
             "timeouts": self.stats.timeouts,
@@ -285,6 +324,67 @@ class ConnectionPool:
         self._leak_watch.start()
 
 
+class _FairGate:
+    """At most ``capacity`` checkouts at a time, granted in arrival order.
+
+    SQLAlchemy's queue wakes a waiter when a connection comes back, but the
+    thread that returned it still holds the GIL and usually takes it straight
+    back for its next request. Under saturation (more threads than
+    connections) some waiters then starve until their timeout. Here a freed
+    slot is handed to the longest-waiting thread instead.
+    """
+
+    __slots__ = ("_lock", "_free", "_waiters")
+
+    def __init__(self, capacity: int) -> None:
+        self._lock = threading.Lock()
+        self._free = capacity
+        self._waiters: collections.deque = collections.deque()
+
+    def try_enter(self) -> bool:
+        """Take a free slot if nobody is waiting for one."""
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return True
+            return False
+
+    def enter(self, timeout: float) -> bool:
+        """Wait in line for a slot; False after ``timeout`` seconds."""
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        try:
+            if turn.acquire(timeout=timeout):
+                return True
+        except BaseException:  # interrupted (KeyboardInterrupt, ...): don't keep a slot
+            if not self._withdraw(turn):
+                self.leave()
+            raise
+        return not self._withdraw(turn)  # or handed a slot just as the wait ended
+
+    def _withdraw(self, turn: threading.Lock) -> bool:
+        """Step out of line; False when a slot was already handed to ``turn``."""
+        with self._lock:
+            try:
+                self._waiters.remove(turn)
+            except ValueError:
+                return False
+            return True
+
+    def leave(self) -> None:
+        """Give the slot to the first waiter, or back to the free ones."""
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._free += 1
+
+
 class PooledConnection:
     """One checkout: the driver connection plus what the request did with it."""
 
@@ -318,7 +418,7 @@ class PooledConnection:
         if self.pool.driver.is_disconnect(exc):
             self.broken = True
 
-    def release(self, autocommit: bool = True) -> None:
+    def release(self, autocommit: bool = True, *, abandoned: bool = False) -> None:
         """Return the connection, leaving no transaction or session state behind."""
         fairy, self.fairy = self.fairy, None
         if fairy is None:
@@ -328,14 +428,29 @@ class PooledConnection:
         _thread_checkouts().discard(self)
         if pool.pid != os.getpid():
             return  # inherited through fork(): never touch the parent's connection
-        if self.broken or pool.retired:
+        try:
+            self._return(fairy, autocommit, abandoned)
+        finally:
+            # Only now: the next waiter finds the connection back in the pool.
+            if pool._gate is not None:
+                pool._gate.leave()
+
+    def _return(self, fairy: Any, autocommit: bool, abandoned: bool) -> None:
+        pool = self.pool
+        if abandoned:  # already reported as a warning
+            _invalidate(fairy, None, expected="its thread ended holding it")
+            return
+        if self.broken:
             _invalidate(fairy, None)
+            return
+        if pool.retired:
+            _invalidate(fairy, None, expected="its pool was closed or its settings changed")
             return
         connection, driver = self.connection, pool.driver
         try:
             if self.effects == session.SESSION:
                 if not driver.reset_session(connection):
-                    _invalidate(fairy, None)
+                    _invalidate(fairy, None, expected="a statement changed its session")
                     return
                 self.info[INITIALIZED] = False
             else:
@@ -363,16 +478,28 @@ class PooledConnection:
         if self.fairy is None or self.pool.pid != os.getpid():
             return
         logger.warning(
-            "A thread ended holding a connection of %r; closing it so the server "
-            "rolls back its transaction and releases its locks", self.pool.alias,
+            "A thread ended holding a connection of %r; rolling back and closing it "
+            "so its transaction and locks don't outlive it", self.pool.alias,
         )
-        self.broken = True
-        self.release()
+        # A close alone lets the server roll back in its own time, possibly
+        # after the next user already asked for the same locks; a ROLLBACK has
+        # freed them when it returns. This runs in the ending thread itself, so
+        # the round trip holds up no other thread.
+        try:
+            self.connection.rollback()
+        except Exception:  # noqa: BLE001 - it is closed next either way
+            logger.debug("ROLLBACK of an abandoned connection failed", exc_info=True)
+        self.release(abandoned=True)
 
 
-def _invalidate(fairy: Any, exc: BaseException | None) -> None:
-    """Close the physical connection; its pool slot opens a new one when needed."""
+def _invalidate(fairy: Any, exc: BaseException | None, expected: str | None = None) -> None:
+    """Close the physical connection; its pool slot opens a new one when needed.
+
+    ``expected`` says why, when that is part of normal operation.
+    """
     fairy.info[RELEASED] = True
+    if expected:
+        fairy.info[EXPECTED] = expected
     fairy.invalidate(exc)
 
 

@@ -18,13 +18,17 @@ class Admin:
     def query(self, sql: str, params=None) -> list[tuple]:
         cursor = self.connection.cursor()
         cursor.execute(sql, params)
-        rows = list(cursor.fetchall())
+        # The connector refuses fetchall() after a statement without rows (KILL).
+        rows = list(cursor.fetchall()) if cursor.description else []
         cursor.close()
         return rows
 
     def connection_ids(self, user: str) -> set[int]:
+        """``user``'s connections to this run's test database. Other runs against
+        the same server use the same users, but databases of their own."""
         rows = self.query(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (user,)
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s AND DB = %s",
+            (user, connections["default"].settings_dict["NAME"]),
         )
         return {row[0] for row in rows}
 

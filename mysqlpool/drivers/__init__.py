@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 from django.core.exceptions import ImproperlyConfigured
 
+from ..redaction import shown
 from .base import Driver, DriverNotInstalled
 from .connector import ConnectorDriver
 from .mysqlclient import MySQLClientDriver
@@ -45,7 +46,7 @@ def _load(name: str | None) -> Driver:
         return _detect()
     if not isinstance(name, str) or name not in DRIVERS:
         raise ImproperlyConfigured(
-            f"MYSQLPOOL_DRIVER = {name!r} is not a driver mysqlpool knows. Use one of "
+            f"MYSQLPOOL_DRIVER = {shown(name)} is not a driver mysqlpool knows. Use one of "
             f"{', '.join(repr(n) for n in DRIVERS)}, or leave it unset to use the "
             "first one installed."
         )

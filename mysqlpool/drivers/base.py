@@ -14,6 +14,15 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
+#: MySQL's client error for a TLS failure (CR_SSL_CONNECTION_ERROR).
+TLS_ERROR_CODE = 2026
+#: What every driver says when TLS is required but the server offers none.
+TLS_UNAVAILABLE = (
+    "TLS is required (OPTIONS['ssl_mode'] is REQUIRED, VERIFY_CA or VERIFY_IDENTITY, "
+    "or OPTIONS['ssl'] is set) but the server does not offer TLS. Enable TLS on the "
+    "server, or set OPTIONS['ssl_mode'] = 'PREFERRED' to allow unencrypted connections."
+)
+
 
 class DriverNotInstalled(ImportError):
     """The driver module could not be imported (or is too old)."""
@@ -125,6 +134,13 @@ class Driver:
 
     def error_code(self, exc: BaseException) -> Any:
         return exc.args[0] if exc.args else None
+
+    def translate_error(self, exc: BaseException) -> BaseException:
+        """The exception Django should see for ``exc``, as mysqlclient would raise it.
+
+        Only called on the error path (in the backend's ``wrap_database_errors``).
+        """
+        return exc
 
     def quote_value(self, connection: Any, value: Any) -> str | bytes:
         """A SQL literal for ``value``, as Django's schema editor gets it from mysqlclient."""

@@ -7,7 +7,7 @@ import types
 from collections.abc import Mapping
 from typing import Any
 
-from .base import Driver, mysqlclient_shaped
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, mysqlclient_shaped
 
 # mysqlclient connect arguments that mysql-connector spells differently.
 _RENAMED = {
@@ -16,6 +16,14 @@ _RENAMED = {
     "read_default_file": "option_files",
     "read_default_group": "option_groups",
 }
+# MySQL's client error codes (CR_MIN_ERROR, CR_MAX_ERROR).
+_CLIENT_ERRORS = (2000, 2999)
+# The server refusing a connection: too many connections, access denied (to the
+# server or the database), unknown database, host blocked or not allowed, user
+# limits, authentication method, expired password, locked account.
+_CONNECT_REFUSALS = frozenset({
+    1040, 1044, 1045, 1049, 1129, 1130, 1203, 1226, 1251, 1698, 1862, 3118, 4151,
+})
 _SSL_KEYS = {"ca": "ssl_ca", "cert": "ssl_cert", "key": "ssl_key", "cipher": "ssl_cipher"}
 
 
@@ -119,11 +127,7 @@ class ConnectorDriver(Driver):
         connection = self.dbapi.connect(**params)
         if tls_required and not connection.is_secure:
             connection.close()
-            raise self.dbapi.OperationalError(
-                msg="TLS is required (ssl_mode REQUIRED or an ssl option) but the "
-                "server does not offer it",
-                errno=2026,
-            )
+            raise self.dbapi.OperationalError(msg=TLS_UNAVAILABLE, errno=TLS_ERROR_CODE)
         return connection
 
     def set_autocommit(self, connection: Any, autocommit: bool) -> None:
@@ -143,6 +147,36 @@ class ConnectorDriver(Driver):
 
     def error_code(self, exc: BaseException) -> Any:
         return getattr(exc, "errno", None)
+
+    def translate_error(self, exc: BaseException) -> BaseException:
+        # mysqlclient raises OperationalError for every client-side error
+        # (CR_*, 2000-2999: can't connect, unknown host, lost connection, ...)
+        # and for the server refusing a connection; the connector raises
+        # InterfaceError or ProgrammingError for several of them. Code that
+        # catches Django's OperationalError for "database unavailable" must
+        # see the same class whatever the driver.
+        errno = getattr(exc, "errno", None)
+        if not isinstance(exc, self.dbapi.Error) or not isinstance(errno, int):
+            return exc
+        if errno == TLS_ERROR_CODE and "support" in str(exc):
+            # Its own "server doesn't support" TLS (VERIFY_* modes): the message
+            # connect() gives for REQUIRED, naming the settings and the fix.
+            translated = self.dbapi.OperationalError(msg=TLS_UNAVAILABLE, errno=errno)
+        elif (
+            isinstance(exc, self.dbapi.InterfaceError)
+            and _CLIENT_ERRORS[0] <= errno <= _CLIENT_ERRORS[1]
+        ) or (
+            # Classed by SQLSTATE ('28000', '42000') the connector makes these
+            # ProgrammingError; for mysqlclient they are OperationalError.
+            errno in _CONNECT_REFUSALS and not isinstance(exc, self.dbapi.OperationalError)
+        ):
+            translated = self.dbapi.OperationalError(
+                msg=exc.msg, errno=errno, sqlstate=exc.sqlstate
+            )
+        else:
+            return exc
+        translated.__cause__ = exc
+        return translated
 
     def escape(self, connection: Any, value: Any) -> str | bytes:
         converter = connection.converter

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.backends.utils import typecast_time
 
-from .base import Driver
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver
 
 
 class MySQLClientDriver(Driver):
@@ -29,4 +30,53 @@ class MySQLClientDriver(Driver):
         # As Django 5.2 does: an identity encoder for bytes breaks escaping.
         if getattr(connection, "encoders", {}).get(bytes) is bytes:
             connection.encoders.pop(bytes)
+        if tls_required(params):
+            self.verify_tls(connection)
         return connection
+
+    def verify_tls(self, connection: Any) -> None:
+        """Refuse a connection that is not encrypted although TLS was required.
+
+        Built against MariaDB Connector/C, mysqlclient turns ``ssl_mode="REQUIRED"``
+        (and an ``ssl`` dict) into MYSQL_OPT_SSL_ENFORCE, which still connects in
+        plain text when the server offers no TLS. Only the VERIFY_* modes fail.
+        One query per new connection, and only when TLS was asked for.
+        """
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if not (row and row[1]):
+            connection.close()
+            raise self.dbapi.OperationalError(TLS_ERROR_CODE, TLS_UNAVAILABLE)
+
+    def translate_error(self, exc: BaseException) -> BaseException:
+        # The library's own "the server does not support TLS" (libmariadb in the
+        # VERIFY_* modes, PyMySQL with ssl) gets the message verify_tls() gives,
+        # which names the settings and the fix. Other TLS errors (a certificate
+        # that fails verification, ...) keep theirs.
+        if (
+            isinstance(exc, self.dbapi.OperationalError)
+            and self.error_code(exc) == TLS_ERROR_CODE
+            and "support" in str(exc)
+        ):
+            translated = self.dbapi.OperationalError(TLS_ERROR_CODE, TLS_UNAVAILABLE)
+            translated.__cause__ = exc
+            return translated
+        return exc
+
+
+#: ssl_mode values under which a connection must be encrypted.
+TLS_REQUIRED_MODES = frozenset({"REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"})
+
+
+def tls_required(params: Mapping[str, Any]) -> bool:
+    """Whether mysqlclient-style connect arguments ask for an encrypted connection:
+    a requiring ``ssl_mode``, or an ``ssl`` dict without an ``ssl_mode`` that allows
+    plain text (as PyMySQL and the connector adapter read them too)."""
+    mode = str(params.get("ssl_mode") or "").upper()
+    if mode in TLS_REQUIRED_MODES:
+        return True
+    return bool(params.get("ssl")) and mode not in ("DISABLED", "PREFERRED")

@@ -18,6 +18,12 @@ _SSL_MODES = {
     "VERIFY_CA": {"ssl_verify_cert": True},
     "VERIFY_IDENTITY": {"ssl_verify_cert": True, "ssl_verify_identity": True},
 }
+# The same modes said inside a user's ssl dict. PyMySQL builds its own dict, and
+# drops the user's (CA, client certificate), as soon as ssl_verify_* is given.
+_SSL_DICT_MODES = {
+    "VERIFY_CA": {"verify_mode": True, "check_hostname": False},
+    "VERIFY_IDENTITY": {"verify_mode": True, "check_hostname": True},
+}
 
 
 class PyMySQLDriver(MySQLClientDriver):
@@ -52,12 +58,17 @@ class PyMySQLDriver(MySQLClientDriver):
         params = dict(params)
         ssl_mode = params.pop("ssl_mode", None)
         if ssl_mode is not None:
+            mode = str(ssl_mode).upper()
             try:
-                tls = _SSL_MODES[str(ssl_mode).upper()]
+                tls = _SSL_MODES[mode]
             except KeyError:
                 raise ValueError(
                     f"ssl_mode={ssl_mode!r} is not one of {', '.join(_SSL_MODES)}"
                 ) from None
+            user_ssl = params.get("ssl")
+            if isinstance(user_ssl, dict) and user_ssl and mode in _SSL_DICT_MODES:
+                params["ssl"] = {**user_ssl, **_SSL_DICT_MODES[mode]}
+                tls = {}
             for key, value in tls.items():
                 if key == "ssl" and params.get("ssl"):
                     continue  # the user's ssl dict already makes TLS required
@@ -82,6 +93,11 @@ class PyMySQLDriver(MySQLClientDriver):
                 return shared[0]
 
         return lambda: Connection(**params)
+
+    def verify_tls(self, connection: Any) -> None:
+        # PyMySQL refuses a server without TLS itself when TLS is required
+        # (connect_params maps ssl_mode REQUIRED to an ssl dict).
+        return None
 
     def escape(self, connection: Any, value: Any) -> str | bytes:
         if isinstance(value, (bytes, bytearray)):

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.db import IntegrityError
+from django.db import IntegrityError, utils
 from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
@@ -77,6 +77,18 @@ class CursorWrapper(mysql_base.CursorWrapper):
         raise exc
 
 
+class DatabaseErrorWrapper(utils.DatabaseErrorWrapper):
+    """Django's error mapping, after the driver has made its exception look like
+    mysqlclient's (so every driver gives Django the same classes)."""
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        if exc_value is not None:
+            translated = self.wrapper.driver.translate_error(exc_value)
+            if translated is not exc_value:
+                return super().__exit__(type(translated), translated, traceback)
+        return super().__exit__(exc_type, exc_value, traceback)
+
+
 class DatabaseWrapper(mysql_base.DatabaseWrapper):
     """A MySQL connection checked out of a per-alias pool."""
 
@@ -99,6 +111,10 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     @property
     def Database(self):  # noqa: N802 - the attribute name Django looks up
         return self.driver.dbapi
+
+    @cached_property
+    def wrap_database_errors(self) -> DatabaseErrorWrapper:
+        return DatabaseErrorWrapper(self)
 
     # ----- configuration ------------------------------------------------------
 
@@ -240,14 +256,24 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             return data
 
 
+# Connect arguments that hold secrets: the drivers' password spellings, the
+# connector's multi-factor passwords, PyMySQL's client key password.
+_SECRET_PARAMS = frozenset({
+    "password", "passwd", "password1", "password2", "password3", "ssl_key_password",
+})
+
+
 def _pool_key(driver: Driver, config: PoolConfig, params: dict[str, Any]) -> tuple:
     """What makes two connections interchangeable. No plaintext password."""
     items = []
     for name, value in params.items():
-        if name in ("password", "passwd"):
+        if name in _SECRET_PARAMS:
             value = pools.password_digest(value)
         elif name == "conv" and value is driver.conversions:
             value = "driver default"
+        elif name == "ssl" and isinstance(value, dict) and "password" in value:
+            # PyMySQL reads the client key's password from the ssl dict.
+            value = {**value, "password": pools.password_digest(value["password"])}
         items.append((name, pools.freeze(value)))
     items.sort()
     return (driver.name, config, tuple(items))

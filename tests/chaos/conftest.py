@@ -1,0 +1,236 @@
+"""Fault-injection fixtures: a throwaway server the tests stop, restart and reconfigure.
+
+The shared server is never touched here. Every pooled alias these tests use is
+added to Django's connections for one test only and points at the throwaway
+server, as users the tests create (so PROCESSLIST tells their connections apart
+from the admin's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import connections
+
+from tests.aliases import temporary_alias
+from tests.server import ThrowawayServer
+from tests.users import User, admin_connection
+
+DATABASE = "chaos"
+APP = User("chaos_app", "chaos-App-Secret-5e2b")
+SECOND = User("chaos_second", "chaos-Second-Secret-81d0")
+#: Seconds a connect may take before the driver gives up (OPTIONS["connect_timeout"]).
+CONNECT_TIMEOUT = 5
+
+
+class ChaosServer:
+    """The throwaway server plus an admin connection that survives its restarts."""
+
+    def __init__(self, server: ThrowawayServer) -> None:
+        self.server = server
+        self._admin: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    # ----- the server process -------------------------------------------------
+
+    def stop(self) -> None:
+        self._drop_admin()
+        self.server.stop()
+
+    def start(self) -> None:
+        self.server.start()
+
+    def ensure_running(self) -> None:
+        if self.server.process is None or self.server.process.poll() is not None:
+            self._drop_admin()
+            self.server.start()
+
+    # ----- looking at it as the admin ------------------------------------------
+
+    def query(self, sql: str, params: Any = None) -> list[tuple]:
+        with self._lock:
+            for attempt in (1, 2):
+                if self._admin is None:
+                    self._admin = admin_connection(
+                        dataclasses.replace(self.server.address, database="mysql"),
+                        autocommit=True,
+                    )
+                try:
+                    cursor = self._admin.cursor()
+                    cursor.execute(sql, params)
+                    rows = list(cursor.fetchall()) if cursor.description else []
+                    cursor.close()
+                    return rows
+                except Exception:
+                    self._drop_admin_locked()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    def connection_ids(self, user: str) -> set[int]:
+        rows = self.query(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (user,)
+        )
+        return {row[0] for row in rows}
+
+    def kill(self, ids: set[int]) -> None:
+        for connection_id in ids:
+            with contextlib.suppress(Exception):  # it may have ended meanwhile
+                self.query(f"KILL {int(connection_id)}")
+
+    def wait_until_gone(self, ids: set[int], timeout: float = 30) -> None:
+        """Poll PROCESSLIST until none of ``ids`` is left (the server closed them)."""
+        wait_for(lambda: not (self.connection_ids_any() & ids), timeout,
+                 f"connections {sorted(ids)} still on the server")
+
+    def connection_ids_any(self) -> set[int]:
+        return {row[0] for row in self.query("SELECT ID FROM information_schema.PROCESSLIST")}
+
+    def set_global(self, name: str, value: int) -> None:
+        self.query(f"SET GLOBAL {name} = {int(value)}")
+
+    def _drop_admin(self) -> None:
+        with self._lock:
+            self._drop_admin_locked()
+
+    def _drop_admin_locked(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                admin.close()
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, message: str) -> Any:
+    """Poll ``condition`` until it is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {timeout} s: {message}")
+        time.sleep(0.02)
+
+
+def _prepare(server: ChaosServer) -> None:
+    server.query(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+    for user in (APP, SECOND):
+        server.query(f"CREATE USER IF NOT EXISTS '{user.user}'@'%' "
+                     f"IDENTIFIED BY '{user.password}'")
+        server.query(f"GRANT ALL PRIVILEGES ON {DATABASE}.* TO '{user.user}'@'%'")
+    # The tests' Item model, so requests can go through the ORM.
+    server.query(
+        f"CREATE TABLE IF NOT EXISTS {DATABASE}.app_item ("
+        " id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL,"
+        " quantity INT NOT NULL, created DATETIME(6) NOT NULL, at TIME(6) NULL"
+        ") ENGINE=InnoDB"
+    )
+
+
+@pytest.fixture(scope="session")
+def chaos_server() -> Iterator[ChaosServer]:
+    throwaway = ThrowawayServer()
+    throwaway.start()
+    server = ChaosServer(throwaway)
+    _prepare(server)
+    yield server
+    server._drop_admin()
+    throwaway.destroy()
+
+
+@pytest.fixture
+def server(chaos_server: ChaosServer, django_db_blocker) -> Iterator[ChaosServer]:
+    """The throwaway server, running, with an empty table and default globals."""
+    chaos_server.ensure_running()
+    chaos_server.query(f"TRUNCATE {DATABASE}.app_item")
+    with django_db_blocker.unblock():
+        yield chaos_server
+    chaos_server.ensure_running()
+    chaos_server.set_global("wait_timeout", 28800)
+    chaos_server.set_global("interactive_timeout", 28800)
+
+
+@pytest.fixture
+def pooled_alias(server: ChaosServer) -> Iterator[Callable[..., str]]:
+    """Add a pooled alias on the throwaway server for this test: ``pooled_alias(name,
+    user=APP, pool={...}, **OPTIONS)``. Removed, with its pool, afterwards."""
+    with contextlib.ExitStack() as stack:
+
+        def add(alias: str = "chaos", *, user: User = APP, pool: Any = True,
+                **options: Any) -> str:
+            stack.enter_context(temporary_alias(
+                alias, HOST="127.0.0.1", PORT=str(server.port), NAME=DATABASE,
+                USER=user.user, PASSWORD=user.password,
+                OPTIONS={"connect_timeout": CONNECT_TIMEOUT, "pool": pool, **options},
+            ))
+            return alias
+
+        yield add
+
+
+def request(work: Callable[[], Any]) -> Any:
+    """One request as Django's handlers run it: ``request_started``, the work,
+    ``request_finished`` (which returns the connections to their pools)."""
+    request_started.send(sender=None)
+    try:
+        return work()
+    finally:
+        request_finished.send(sender=None)
+
+
+def connection_id(alias: str) -> int:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        return cursor.fetchone()[0]
+
+
+def hold_concurrently(alias: str, count: int, timeout: float = 60) -> list[int]:
+    """Have ``count`` threads hold a connection of ``alias`` at the same time; return
+    their CONNECTION_ID()s (they are all different if the pool can give ``count``)."""
+    barrier = threading.Barrier(count, timeout=timeout)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            ids.append(connection_id(alias))
+            barrier.wait()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            connections[alias].close()
+
+    threads = [threading.Thread(target=hold) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 10)
+    assert errors == [], errors
+    return ids
+
+
+#: Figures the fault tests measured, printed at the end of the run.
+FIGURES: list[str] = []
+
+
+def record(figure: str) -> None:
+    FIGURES.append(figure)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if FIGURES:
+        terminalreporter.section("mysqlpool fault figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

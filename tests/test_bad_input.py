@@ -1,0 +1,296 @@
+"""Bad configurations and conditions: each gives a clear error that names the
+setting and the fix, from the system check and on first connection, and never
+shows a password."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+import traceback
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.db.utils import OperationalError
+
+import mysqlpool
+from mysqlpool import drivers
+from mysqlpool.checks import check_pool_settings
+from tests.aliases import temporary_alias
+from tests.users import OTHER
+
+#: Used as the alias's password wherever the password itself is not the problem.
+SECRET = OTHER.password
+WRONG = "Wrong-Secret-b7e2"
+CONNECT_TIMEOUT = 5
+
+
+@pytest.fixture(autouse=True)
+def database_access(django_db_blocker):
+    with django_db_blocker.unblock():
+        yield
+
+
+def entry(**overrides) -> dict:
+    """A DATABASES entry for the shared server, as the 'other' user."""
+    options = overrides.pop("OPTIONS", {})
+    return django_settings.SERVER.django(**{
+        "USER": OTHER.user, "PASSWORD": SECRET,
+        "OPTIONS": {"connect_timeout": CONNECT_TIMEOUT, **options}, **overrides,
+    })
+
+
+def assert_clear(text: str, *needles: str) -> None:
+    for needle in needles:
+        assert needle in text, f"{needle!r} not in {text!r}"
+    assert SECRET not in text and WRONG not in text
+
+
+def assert_no_secret(exc: BaseException) -> None:
+    """Not in the message, the repr, or anything the traceback prints."""
+    printed = "".join(traceback.format_exception(exc))
+    for text in (str(exc), repr(exc), printed):
+        assert SECRET not in text and WRONG not in text
+
+
+def check_messages(alias: str | None = None) -> list[str]:
+    """The system check's messages (for ``alias``, or the global ones)."""
+    return [
+        f"{error.id} {error.msg}" for error in check_pool_settings()
+        if alias is None or error.obj == f"DATABASES[{alias!r}]"
+    ]
+
+
+def first_connection(alias: str = "bad", error=ImproperlyConfigured, **overrides):
+    """Connect a new alias; return the error, and how long it took."""
+    with temporary_alias(alias, **entry(**overrides)) as connection:
+        start = time.monotonic()
+        with pytest.raises(error) as raised:
+            connection.ensure_connection()
+        elapsed = time.monotonic() - start
+        assert_no_secret(raised.value)
+        if alias in mysqlpool.stats():
+            assert mysqlpool.stats()[alias]["checked_out"] == 0  # no slot leaked
+        return raised.value, elapsed
+
+
+# ----- settings ------------------------------------------------------------------
+
+
+def test_unknown_pool_class(settings):
+    settings.MYSQLPOOL_BACKEND = "FancyPool"
+    messages = check_messages()
+    assert len(messages) == 1
+    assert_clear(messages[0], "mysqlpool.E002", "MYSQLPOOL_BACKEND = 'FancyPool'",
+                 "is not a SQLAlchemy pool class", "Use one of", "QueuePool")
+    error, _ = first_connection()
+    assert_clear(str(error), "MYSQLPOOL_BACKEND = 'FancyPool'", "QueuePool")
+
+
+def test_asyncio_pool_class(settings):
+    settings.MYSQLPOOL_BACKEND = "AsyncAdaptedQueuePool"
+    (message,) = check_messages()
+    assert_clear(message, "MYSQLPOOL_BACKEND = 'AsyncAdaptedQueuePool'", "asyncio pool",
+                 "QueuePool")
+    error, _ = first_connection()
+    assert_clear(str(error), "asyncio pool")
+
+
+def test_pool_class_path_that_does_not_import(settings):
+    settings.MYSQLPOOL_BACKEND = "myproject.pools.MyPool"
+    (message,) = check_messages()
+    assert_clear(message, "MYSQLPOOL_BACKEND = 'myproject.pools.MyPool' cannot be imported",
+                 "No module named 'myproject'", "dotted path")
+
+
+def test_unknown_driver(settings):
+    settings.MYSQLPOOL_DRIVER = "mariadb"
+    messages = check_messages()
+    assert any(m.startswith("mysqlpool.E001") for m in messages), messages
+    (message,) = [m for m in messages if m.startswith("mysqlpool.E001")]
+    assert_clear(message, "MYSQLPOOL_DRIVER = 'mariadb' is not a driver mysqlpool knows",
+                 "'mysqlclient', 'pymysql', 'mysql-connector'", "leave it unset")
+    error, _ = first_connection()
+    assert_clear(str(error), "MYSQLPOOL_DRIVER = 'mariadb'")
+
+
+@pytest.mark.parametrize("name", list(drivers.DRIVERS))
+def test_driver_not_installed(settings, monkeypatch, name):
+    cls = drivers.DRIVERS[name]
+    # The import fails as it would without the package; nothing is cached.
+    monkeypatch.setitem(sys.modules, cls.module_name, None)
+    monkeypatch.setattr(drivers, "_loaded", {})
+    settings.MYSQLPOOL_DRIVER = name
+    (message,) = [m for m in check_messages() if m.startswith("mysqlpool.E001")]
+    assert_clear(message, f"MYSQLPOOL_DRIVER = {name!r}", f"{cls.distribution} is not installed",
+                 f"pip install 'mysqlpool[{cls.extra}]'", "or choose an installed driver")
+    error, _ = first_connection()
+    assert_clear(str(error), f"pip install 'mysqlpool[{cls.extra}]'")
+
+
+def test_removed_argument_use_threadlocal(settings):
+    settings.MYSQLPOOL_ARGUMENTS = {"use_threadlocal": True}
+    (message,) = check_messages()
+    assert_clear(message, "MYSQLPOOL_ARGUMENTS['use_threadlocal'] is not a pool argument",
+                 "removed in SQLAlchemy 1.4", "remove it")
+    error, _ = first_connection()
+    assert_clear(str(error), "use_threadlocal")
+
+
+def test_create_engine_spelling(settings):
+    settings.MYSQLPOOL_ARGUMENTS = {"pool_recycle": 3600}
+    (message,) = check_messages()
+    assert_clear(message, "MYSQLPOOL_ARGUMENTS['pool_recycle']", "use 'recycle'")
+
+
+@pytest.mark.parametrize("pool, needle", [
+    ({"pool_size": -1}, "['pool_size'] = -1: pool_size must be a whole number >= 0"),
+    ({"max_overflow": -2}, "['max_overflow'] = -2: max_overflow must be a whole number >= -1"),
+    ({"pool_size": "10"}, "['pool_size'] = '10': pool_size must be a whole number"),
+    ({"pool_size": 2.5}, "['pool_size'] = 2.5: pool_size must be a whole number"),
+    ({"max_overflow": True}, "['max_overflow'] = True: max_overflow must be a whole number"),
+    ({"timeout": -1}, "['timeout'] = -1: timeout must be a number of seconds > 0"),
+    ({"recycle": "1h"}, "['recycle'] = '1h': recycle must be a number of seconds"),
+    ({"ping_after_idle": -0.5}, "ping_after_idle must be a number of seconds >= 0"),
+    ({"leak_warning_after": 0}, "leak_warning_after must be a number of seconds > 0"),
+], ids=lambda value: str(value) if isinstance(value, dict) else "")
+def test_bad_sizes_and_times(pool, needle):
+    with temporary_alias("bad", **entry(OPTIONS={"pool": pool})):
+        (message,) = check_messages("bad")
+    assert_clear(message, "mysqlpool.E002", "DATABASES['bad']['OPTIONS']['pool']", needle)
+    error, _ = first_connection(OPTIONS={"pool": pool})
+    assert_clear(str(error), needle)
+
+
+def test_arguments_not_a_dict(settings):
+    settings.MYSQLPOOL_ARGUMENTS = [("pool_size", 5)]
+    (message,) = check_messages()
+    assert_clear(message, "MYSQLPOOL_ARGUMENTS = [('pool_size', 5)]: must be a dict",
+                 "{'pool_size': 10, 'max_overflow': 0}")
+    error, _ = first_connection()
+    assert_clear(str(error), "MYSQLPOOL_ARGUMENTS", "must be a dict")
+
+
+def test_pool_option_of_the_wrong_type():
+    with temporary_alias("bad", **entry(OPTIONS={"pool": "yes"})):
+        (message,) = check_messages("bad")
+    assert_clear(message, "DATABASES['bad']['OPTIONS']['pool'] = 'yes'", "must be True",
+                 "False (no pooling for this alias)", "{'pool_size': 10}")
+
+
+def test_unknown_key_in_pool_options():
+    with temporary_alias("bad", **entry(OPTIONS={"pool": {"size": 5}})):
+        (message,) = check_messages("bad")
+    assert_clear(message, "DATABASES['bad']['OPTIONS']['pool']['size'] = 5",
+                 "QueuePool has no argument 'size'", "Valid arguments:", "pool_size",
+                 "leak_warning_after")
+    assert "reset_on_return" not in message.split("Valid arguments:")[1]
+    error, _ = first_connection(OPTIONS={"pool": {"size": 5}})
+    assert_clear(str(error), "has no argument 'size'")
+
+
+@pytest.mark.parametrize("max_age", [60, None])
+def test_persistent_connections(max_age):
+    with temporary_alias("bad", **entry(CONN_MAX_AGE=max_age)):
+        (message,) = check_messages("bad")
+    assert_clear(message, f"DATABASES['bad']['CONN_MAX_AGE'] = {max_age!r}",
+                 "Set CONN_MAX_AGE to 0", "['OPTIONS']['pool'] = False")
+    error, _ = first_connection(CONN_MAX_AGE=max_age)
+    assert_clear(str(error), "CONN_MAX_AGE")
+
+
+def test_a_password_in_the_wrong_place_is_named_not_shown(settings):
+    # For instance MYSQLPOOL_ARGUMENTS = DATABASES["default"], or a URL as the pool option.
+    settings.MYSQLPOOL_ARGUMENTS = {"PASSWORD": SECRET, "passwd": SECRET}
+    messages = check_messages()
+    assert len(messages) == 2
+    for message in messages:
+        assert_clear(message, "has no argument", "'********'")
+    with temporary_alias("bad", **entry(OPTIONS={
+        "pool": f"mysql://{OTHER.user}:{SECRET}@127.0.0.1/test",
+    })):
+        bad_alias_messages = check_messages("bad")
+    assert any(f"mysql://{OTHER.user}:********@127.0.0.1/test" in m
+               for m in bad_alias_messages), bad_alias_messages
+    for message in bad_alias_messages:
+        assert_clear(message)
+
+
+def test_every_problem_is_reported_at_once(settings):
+    settings.MYSQLPOOL_ARGUMENTS = {"use_threadlocal": False, "pool_size": -1}
+    error, _ = first_connection(CONN_MAX_AGE=30, OPTIONS={"pool": {"sise": 3}})
+    assert_clear(str(error), "use_threadlocal", "pool_size", "CONN_MAX_AGE", "'sise'")
+
+
+def test_manage_py_check_fails_with_the_message(settings):
+    settings.MYSQLPOOL_ARGUMENTS = {"use_threadlocal": True}
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check")
+    assert_clear(str(raised.value), "mysqlpool.E002", "use_threadlocal", "remove it")
+
+
+def test_good_settings_pass_the_check():
+    assert check_pool_settings() == []
+
+
+# ----- conditions on first connection ----------------------------------------------
+
+
+def test_wrong_password():
+    error, _ = first_connection(error=OperationalError, PASSWORD=WRONG)
+    assert type(error) is OperationalError  # Django's, whatever the driver
+    assert_clear(str(error), "Access denied for user", OTHER.user)
+    assert check_messages() == []  # a settings check can't know this one
+
+
+def test_wrong_password_without_pooling():
+    error, _ = first_connection(error=OperationalError, PASSWORD=WRONG,
+                                OPTIONS={"pool": False})
+    assert_clear(str(error), "Access denied for user")
+
+
+def test_unknown_database():
+    error, _ = first_connection(error=OperationalError, NAME="mysqlpool_no_such_db")
+    assert type(error) is OperationalError
+    assert_clear(str(error), "Unknown database 'mysqlpool_no_such_db'")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_server_down_at_startup():
+    port = free_port()  # nothing listens there
+    error, elapsed = first_connection(error=OperationalError, PORT=str(port))
+    assert type(error) is OperationalError
+    assert_clear(str(error), "Can't connect", "127.0.0.1")
+    assert elapsed < CONNECT_TIMEOUT
+
+
+def test_unresolvable_host():
+    host = "mysqlpool-no-such-host.invalid"
+    error, elapsed = first_connection(error=OperationalError, HOST=host)
+    assert type(error) is OperationalError
+    assert_clear(str(error), host)
+    assert elapsed < CONNECT_TIMEOUT + 10  # name resolution has its own timeouts
+
+
+@pytest.mark.parametrize("options", [
+    {"ssl_mode": "REQUIRED"},
+    {"ssl_mode": "VERIFY_CA"},
+    {"ssl": {"cipher": "ECDHE-RSA-AES256-GCM-SHA384"}},
+    {"ssl_mode": "REQUIRED", "pool": False},
+], ids=["REQUIRED", "VERIFY_CA", "ssl-dict", "REQUIRED-unpooled"])
+def test_tls_required_but_not_offered(admin, options):
+    # The shared server has no TLS: connecting in plain text would be the bug.
+    assert admin.query("SELECT @@have_ssl")[0][0] != "YES"
+    error, _ = first_connection(error=OperationalError, OPTIONS=options)
+    assert type(error) is OperationalError
+    assert error.args[0] == 2026
+    assert_clear(str(error), "TLS is required", "OPTIONS['ssl_mode']",
+                 "the server does not offer TLS", "Enable TLS on the server")

@@ -1,0 +1,198 @@
+"""What the pool tells: mysqlpool.stats(), manage.py mysqlpool_stats, and the log."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import time
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import connections, transaction
+
+import mysqlpool
+from tests.aliases import temporary_alias
+from tests.users import OTHER
+
+
+@pytest.fixture(autouse=True)
+def database_access(django_db_blocker):
+    with django_db_blocker.unblock():
+        yield
+
+
+def entry(**pool) -> dict:
+    return django_settings.SERVER.django(
+        USER=OTHER.user, PASSWORD=OTHER.password, OPTIONS={"pool": pool})
+
+
+def connection_id(alias: str) -> int:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        return cursor.fetchone()[0]
+
+
+def hold(alias: str, count: int, while_held) -> None:
+    """``count`` threads hold a connection of ``alias``; call ``while_held()`` then."""
+    holding = threading.Barrier(count + 1, timeout=30)
+    release = threading.Event()
+
+    def holder() -> None:
+        try:
+            connection_id(alias)
+            holding.wait()
+            release.wait(30)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=holder) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        holding.wait()
+        while_held()
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+
+
+def test_stats_count_size_checkouts_idle_overflow_and_connects():
+    with temporary_alias("counted", **entry(pool_size=3, max_overflow=2, timeout=30)):
+        during = {}
+        hold("counted", 4, lambda: during.update(mysqlpool.stats()["counted"]))
+        after = mysqlpool.stats()["counted"]
+    assert during["pool_size"] == 3 and during["max_overflow"] == 2
+    assert during["checked_out"] == 4
+    assert during["overflow"] == 1  # one connection beyond pool_size
+    assert during["idle"] == 0
+    assert after["checked_out"] == 0
+    assert after["idle"] == 3  # the overflow connection was closed on return
+    assert after["overflow"] == 0
+    assert after["connects"] == 4 and after["checkouts"] == 4
+    assert after["invalidations"] == after["timeouts"] == after["waits"] == 0
+
+
+def test_an_idle_pool_has_no_negative_overflow():
+    with temporary_alias("counted", **entry(pool_size=5)):
+        connection_id("counted")
+        connections["counted"].close()
+        figures = mysqlpool.stats()["counted"]
+    assert figures["idle"] == 1 and figures["overflow"] == 0
+
+
+def test_waits_and_timeouts_are_counted():
+    with temporary_alias("counted", **entry(pool_size=1, max_overflow=0, timeout=0.3)):
+
+        def while_held() -> None:
+            with pytest.raises(mysqlpool.PoolTimeout):
+                connection_id("counted")
+
+        hold("counted", 1, while_held)
+        figures = mysqlpool.stats()["counted"]
+    assert figures["timeouts"] == 1
+    assert figures["waits"] == 1
+    assert figures["wait_time"] >= 0.25
+
+
+def test_the_stats_command_prints_the_figures_as_a_table():
+    with temporary_alias("counted", **entry(pool_size=3, max_overflow=1)):
+        hold("counted", 2, lambda: None)
+        out = io.StringIO()
+        call_command("mysqlpool_stats", stdout=out)
+        figures = mysqlpool.stats()["counted"]
+        as_json = io.StringIO()
+        call_command("mysqlpool_stats", json=True, stdout=as_json)
+    lines = out.getvalue().splitlines()
+    header = lines[0].split()
+    assert header[:3] == ["alias", "driver", "size"]
+    for label in ("checked", "idle", "overflow", "connects", "invalidations", "timeouts",
+                  "waits"):
+        assert label in header
+    (row,) = [line.split() for line in lines[1:] if line.startswith("counted ")]
+    assert row[:4] == ["counted", figures["driver"], "3", "1"]
+    assert row[4:] == [str(figures[key]) for key in (
+        "checked_out", "idle", "overflow", "connects", "invalidations", "timeouts",
+        "waits", "wait_time")]
+    assert json.loads(as_json.getvalue())["counted"] == figures
+
+
+def test_the_stats_command_without_pools():
+    mysqlpool.close_pool()
+    out = io.StringIO()
+    call_command("mysqlpool_stats", stdout=out)
+    assert "No pools in this process yet" in out.getvalue()
+
+
+# ----- the log --------------------------------------------------------------------------
+
+
+def test_a_normal_request_cycle_logs_nothing_at_info(caplog):
+    caplog.set_level(logging.INFO, logger="mysqlpool")
+    caplog.set_level(logging.WARNING, logger="sqlalchemy")
+    errors = []
+
+    def requests() -> None:
+        try:
+            for number in range(10):
+                request_started.send(sender=None)
+                try:
+                    with transaction.atomic(using="quiet"):
+                        with connections["quiet"].cursor() as cursor:
+                            cursor.execute("SELECT %s", [number])
+                    with connections["quiet"].cursor() as cursor:
+                        cursor.execute("SET @changed = 1")  # the pool resets this
+                finally:
+                    request_finished.send(sender=None)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    with temporary_alias("quiet", **entry(pool_size=2, max_overflow=0)):
+        threads = [threading.Thread(target=requests) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert mysqlpool.stats()["quiet"]["checkouts"] >= 40
+        assert errors == []
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []
+
+
+def test_connect_recycle_invalidate_and_timeout_are_logged(caplog, admin):
+    caplog.set_level(logging.DEBUG, logger="mysqlpool")
+    with temporary_alias("logged", **entry(pool_size=1, max_overflow=0, recycle=1,
+                                           timeout=0.2)):
+        first = connection_id("logged")
+        connections["logged"].close()
+        time.sleep(1.1)
+        second = connection_id("logged")  # older than recycle: replaced
+        connections["logged"].close()
+        admin.query(f"KILL {int(second)}")
+        time.sleep(0.2)
+        third = connection_id("logged")  # killed: replaced
+        hold_error = []
+
+        def while_held() -> None:
+            try:
+                connection_id("logged")
+            except mysqlpool.PoolTimeout as exc:
+                hold_error.append(exc)
+
+        thread = threading.Thread(target=while_held)
+        thread.start()
+        thread.join(30)
+        connections["logged"].close()
+    assert len({first, second, third}) == 3 and hold_error
+
+    def logged(level: int, text: str) -> bool:
+        return any(r.levelno == level and text in r.getMessage() and r.name == "mysqlpool"
+                   for r in caplog.records)
+
+    assert logged(logging.DEBUG, "New connection for 'logged'")
+    assert logged(logging.DEBUG, "Recycled a connection of 'logged' (older than recycle=1 s)")
+    assert logged(logging.INFO, "Replacing a connection of 'logged'")
+    assert logged(logging.WARNING, "Pool for 'logged' exhausted")
