@@ -18,9 +18,11 @@ def check_pool_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         if database.get("ENGINE") == ENGINE
     ]
     errors: list[checks.CheckMessage] = []
+    seen = set()
     for alias in aliases:
         for error in alias_errors(alias, settings.DATABASES[alias]):
-            if error not in errors:  # global settings would repeat per alias
+            if error.msg not in seen:  # global settings would repeat per alias
+                seen.add(error.msg)
                 errors.append(error)
     return errors
 
@@ -35,5 +37,5 @@ def alias_errors(alias: str, settings_dict: Any) -> list[checks.CheckMessage]:
     except ImproperlyConfigured as exc:
         errors.append(checks.Error(str(exc), id="mysqlpool.E001"))
     for message in check_alias(alias, settings_dict):
-        errors.append(checks.Error(message, id="mysqlpool.E002"))
+        errors.append(checks.Error(message, obj=f"DATABASES[{alias!r}]", id="mysqlpool.E002"))
     return errors
