@@ -4,6 +4,7 @@ The driver comes from MYSQLPOOL_DRIVER (tox sets it per environment); the
 server from MYSQLPOOL_TEST_URL, or a throwaway mariadbd (see tests/server.py).
 """
 
+import importlib.util
 import os
 
 from tests.server import session_server
@@ -37,13 +38,16 @@ DATABASES = {
         "OPTIONS": {"pool": {"pool_size": 4, "max_overflow": 0, "timeout": 30}},
         "TEST": {"MIRROR": "default"},
     },
-    # Stock Django in the same settings: must stay unpooled.
-    "stock": {
+}
+
+# Stock Django in the same settings: must stay unpooled. It needs mysqlclient,
+# or PyMySQL standing in for it; with only mysql-connector it cannot load.
+if any(importlib.util.find_spec(name) for name in ("MySQLdb", "pymysql")):
+    DATABASES["stock"] = {
         "ENGINE": "django.db.backends.mysql",
         **SERVER.django(),
         "TEST": {"MIRROR": "default"},
-    },
-}
+    }
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
