@@ -128,6 +128,17 @@ class ConnectorDriver(Driver):
         if tls_required and not connection.is_secure:
             connection.close()
             raise self.dbapi.OperationalError(msg=TLS_UNAVAILABLE, errno=TLS_ERROR_CODE)
+        # The connector escapes parameters according to the session's sql_mode,
+        # which it otherwise fetches on the first query with parameters, with
+        # a ping first: two round trips inside some request. Read it now, once
+        # per connection, through a cursor that does not ping.
+        if getattr(connection, "_sql_mode", "") is None:
+            cursor = self.cursor(connection)
+            try:
+                cursor.execute("SELECT @@SESSION.sql_mode")
+                connection._sql_mode = cursor.fetchone()[0]
+            finally:
+                cursor.close()
         return connection
 
     def set_autocommit(self, connection: Any, autocommit: bool) -> None:
