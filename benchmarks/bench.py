@@ -168,6 +168,7 @@ class ConnectionSampler:
     """Counts the benchmark user's server connections while a phase runs."""
 
     def __init__(self, server: Server, interval: float = 0.01) -> None:
+        self.server = server
         self.connection = admin_connection(server)
         self.interval = interval
         self.peak: int | None = None
@@ -206,6 +207,14 @@ class ConnectionSampler:
             )
         except Exception as exc:  # noqa: BLE001 - reported, the benchmark goes on
             self.error = repr(exc)
+            try:  # the server may have restarted: count again from the next sample
+                self.connection.close()
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                self.connection = admin_connection(self.server)
+            except Exception:  # noqa: BLE001
+                pass
             return None
         return int(rows[0][0])
 
@@ -460,10 +469,12 @@ def run_worker_process(spec: dict, sampler: ConnectionSampler, timeout: float,
         timer.cancel()
         reader.join(5)
     if process.returncode != 0 or results != len(spec["threads"]):
-        tail = "".join(stderr)[-2000:].strip()
+        # The exception, not the whole traceback.
+        lines = [line.rstrip() for line in stderr if line.strip()]
+        tail = lines[-1] if lines else "no output"
         if process.returncode < 0:
-            return f"killed after {timeout:.0f} s\n{tail}"
-        return f"exit status {process.returncode}\n{tail}"
+            return f"killed after {timeout:.0f} s: {tail}"
+        return f"exit status {process.returncode}: {tail}"
     return None
 
 
@@ -679,7 +690,10 @@ def main(argv: list[str] | None = None) -> int:
     if errors:
         print(f"{len(errors)} error(s):", file=sys.stderr)
         for error in errors:
-            print(f"  {error}", file=sys.stderr)
+            where = " / ".join(str(error[k]) for k in ("driver", "case", "round", "threads")
+                               if k in error)
+            samples = "; ".join(error.get("samples", []))[:300]
+            print(f"  {where}: {error['error'][:300]} {samples}", file=sys.stderr)
         return 1
     return 0
 

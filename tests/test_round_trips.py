@@ -128,3 +128,42 @@ def test_a_killed_connection_is_replaced_without_a_ping(admin):
         request(lambda: Item.objects.exists())
         second_id, _ = probe(connection)
     assert second_id != first_id
+
+
+@pytest.mark.parametrize("use_lifo", [True, False])
+def test_several_killed_idle_connections_are_replaced_at_checkout(admin, use_lifo):
+    import threading
+
+    with pool_arguments(ping_after_idle=60, use_lifo=use_lifo) as connection:
+        ids, ready, release = [], threading.Barrier(3), threading.Event()
+
+        def hold():
+            try:
+                ids.append(probe_in_thread())
+                ready.wait(10)
+                release.wait(10)
+            finally:
+                connections.close_all()
+
+        def probe_in_thread():
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT CONNECTION_ID()")
+                return cursor.fetchone()[0]
+
+        threads = [threading.Thread(target=hold) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        release.set()
+        for thread in threads:
+            thread.join(10)
+        assert len(set(ids)) == 3  # three idle connections in the pool now
+        for connection_id in ids:
+            admin.query(f"KILL {int(connection_id)}")
+        deadline = time.monotonic() + 5
+        while set(ids) & admin.connection_ids("root") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # One checkout walks past every dead one (FIFO) or reconnects the slot
+        # it just closed (LIFO); either way the request succeeds.
+        request(lambda: Item.objects.exists())
+        new_id, _ = probe(connection)
+    assert new_id not in ids
