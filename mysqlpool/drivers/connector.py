@@ -7,7 +7,7 @@ import types
 from collections.abc import Mapping
 from typing import Any
 
-from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, mysqlclient_shaped
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, mysqlclient_shaped, normalized_tls
 
 # mysqlclient connect arguments that mysql-connector spells differently.
 _RENAMED = {
@@ -96,7 +96,7 @@ class ConnectorDriver(Driver):
         }
 
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        params = dict(params)
+        params = normalized_tls(params)
         params.pop("conv", None)
         params.setdefault("converter_class", self._converter_class)
         flags = params.pop("client_flag", 0) | self._client_flags.MULTI_STATEMENTS
