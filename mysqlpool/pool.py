@@ -265,6 +265,7 @@ class ConnectionPool:
             "it was garbage collected); closing it", self.alias,
         )
         record.invalidate()
+        self._returned()  # its slot at the gate too, or the pool shrinks for good
 
     def _on_invalidate(self, dbapi_connection: Any, record: Any, exception: Any) -> None:
         with self._stats_lock:

@@ -167,3 +167,38 @@ def test_several_killed_idle_connections_are_replaced_at_checkout(admin, use_lif
         request(lambda: Item.objects.exists())
         new_id, _ = probe(connection)
     assert new_id not in ids
+
+
+def test_busy_threads_over_a_small_pool_are_served_in_turn():
+    """No thread waits past the pool's timeout while others keep being served."""
+    import threading
+
+    from mysqlpool import PoolTimeout
+
+    with pool_arguments(pool_size=2, max_overflow=0, timeout=2):
+        served, timeouts, stop = {}, [], threading.Event()
+
+        def busy(index):
+            served[index] = 0
+            try:
+                while not stop.is_set():
+                    try:
+                        with connections["default"].cursor() as cursor:
+                            cursor.execute("SELECT 1")
+                    except PoolTimeout as exc:
+                        timeouts.append(exc)
+                    finally:
+                        connections["default"].close()
+                    served[index] += 1
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=busy, args=(i,)) for i in range(12)]
+        for thread in threads:
+            thread.start()
+        time.sleep(5)
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert timeouts == []
+    assert all(count > 0 for count in served.values()), served
