@@ -342,11 +342,13 @@ def run_phase(request, connections, threads: int, warmup: float, duration: float
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors: list[str] = []
     started = threading.Barrier(threads + 1)
+    warm = threading.Semaphore(0)  # one release per thread, after its first request
     clock = time.perf_counter
 
     def loop(index: int) -> None:
         record = latencies[index].append
         pk = (index * 37) % ROWS + 1
+        first = True
         started.wait()
         try:
             while not stop.is_set():
@@ -358,6 +360,10 @@ def run_phase(request, connections, threads: int, warmup: float, duration: float
                     if len(errors) > 100:
                         return
                     continue
+                finally:
+                    if first:
+                        first = False
+                        warm.release()
                 end = clock()
                 if state.measuring:
                     record(end - begin)
@@ -369,6 +375,11 @@ def run_phase(request, connections, threads: int, warmup: float, duration: float
     for worker in workers:
         worker.start()
     started.wait()
+    # Measure only once every thread has been served (and, where connections
+    # persist, has connected): opening 64 connections can take seconds.
+    deadline = time.monotonic() + 120
+    for _ in range(threads):
+        warm.acquire(timeout=max(0.0, deadline - time.monotonic()))
     time.sleep(warmup)
     emit("PHASE", {"threads": threads, "event": "start"})
     state.measuring = True
@@ -527,7 +538,7 @@ def format_table(summaries: dict[tuple, dict], drivers: list[str], cases: list[s
                  threads: list[int]) -> str:
     header = (
         f"{'driver':<16}{'case':<28}{'threads':>7}{'req/s':>10}{'x never':>9}"
-        f"{'p50 ms':>9}{'p99 ms':>9}{'peak conns':>11}"
+        f"{'p50 ms':>10}{'p99 ms':>10}{'peak conns':>11}"
     )
     lines = [header, "-" * len(header)]
 
@@ -543,7 +554,7 @@ def format_table(summaries: dict[tuple, dict], drivers: list[str], cases: list[s
                 line = (
                     f"{driver:<16}{CASES[case]:<28}{count:>7}{number(found['rps'], 0):>10}"
                     f"{number(found['ratio_to_never_closed'], 2):>9}"
-                    f"{number(found['p50_ms'], 3):>9}{number(found['p99_ms'], 3):>9}"
+                    f"{number(found['p50_ms'], 3):>10}{number(found['p99_ms'], 3):>10}"
                     f"{number(found['peak_connections'], 0):>11}"
                 )
                 if found["errors"]:
@@ -627,7 +638,8 @@ def main(argv: list[str] | None = None) -> int:
                 skipped.append({"driver": driver, "case": case, "reason": reason})
             else:
                 runnable.append((driver, case))
-    timeout = 60 + len(threads) * (mode["warmup"] + mode["duration"] + 30)
+    # Only a guard against a hung worker: the warm-up alone may wait 120 s per phase.
+    timeout = 120 + len(threads) * (mode["warmup"] + mode["duration"] + 150)
     for round_number in range(1, mode["rounds"] + 1):
         for driver, case in runnable:
             print(f"round {round_number}/{mode['rounds']}: {driver:<16} {CASES[case]}",
