@@ -233,7 +233,17 @@ def _tuple_rows(cursor_class: type) -> type:
 
     class Cursor(cursor_class):
         def fetchmany(self, size=None):
-            return tuple(super().fetchmany(size))
+            # The connector's buffered fetchmany() calls fetchone() `size` times
+            # even past the last row: Django's two fetchmany(100) per query made
+            # 200 calls (~100 us). Slice the rows it has buffered instead.
+            self._check_executed()
+            rows = self._rows
+            if rows is None:
+                return ()
+            start = self._next_row
+            end = min(len(rows), start + (size or self.arraysize))
+            self._next_row = end
+            return tuple(rows[start:end])
 
         def fetchall(self):
             return tuple(super().fetchall())
