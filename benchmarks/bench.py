@@ -3,6 +3,7 @@ django-db-connection-pool, and pooled by mysqlpool, side by side in one run.
 
     python -m benchmarks.bench --quick     # see it work: about a minute
     python -m benchmarks.bench             # the full run: about ten minutes
+    python -m benchmarks.bench --profile   # where one request's time goes (cProfile)
 
 Run it from the repository root. For each driver (mysqlclient, PyMySQL,
 mysql-connector-python) it measures these cases, each in its own process
@@ -330,10 +331,35 @@ def run_case(spec: dict[str, Any]) -> None:
     request(1)
     connections.close_all()
 
+    if spec.get("profile"):
+        profile_requests(request, spec["duration"], spec["profile"])
+        return
     for threads in spec["threads"]:
         result = run_phase(request, connections, threads, spec["warmup"], spec["duration"])
         emit("RESULT", result)
     connections.close_all()
+
+
+def profile_requests(request, duration: float, path: str) -> None:
+    """One thread's requests under cProfile; statistics to ``path``, the top to stdout."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    count, pk = 0, 1
+    deadline = time.perf_counter() + duration
+    profiler.enable()
+    while time.perf_counter() < deadline:
+        request(pk)
+        count += 1
+        pk = pk % ROWS + 1
+    profiler.disable()
+    profiler.dump_stats(path)
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("tottime").print_stats(30)
+    emit("PROFILE", {"requests": count, "path": path, "top": text.getvalue()})
 
 
 def run_phase(request, connections, threads: int, warmup: float, duration: float) -> dict:
@@ -596,12 +622,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, help="seconds before measuring each phase")
     parser.add_argument("--duration", type=float, help="measured seconds per phase")
     parser.add_argument("--output", help="JSON file (default benchmark-results/bench-<time>.json)")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead: one thread's requests under cProfile, per driver and "
+                        "case (default cases never-closed,mysqlpool); .pstats files to "
+                        "benchmark-results/")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         run_case(json.loads(args.worker))
         return 0
+    if args.profile:
+        return profile(args)
 
     mode = dict(MODES["quick" if args.quick else "full"])
     for name in ("rounds", "warmup", "duration"):
@@ -708,6 +740,45 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {where}: {error['error'][:300]} {samples}", file=sys.stderr)
         return 1
     return 0
+
+
+def profile(args: argparse.Namespace) -> int:
+    """Where a request's time goes, per driver and case: cProfile, one thread."""
+    server = Server.from_url(args.url)
+    prepare_server(server)
+    drivers = [d for d in args.drivers.split(",") if d]
+    cases = [c for c in args.cases.split(",") if c]
+    if args.cases == ",".join(CASES):
+        cases = ["never-closed", "mysqlpool"]
+    directory = Path("benchmark-results")
+    directory.mkdir(exist_ok=True)
+    root = Path(__file__).resolve().parent.parent
+    failed = False
+    for driver in drivers:
+        for case in cases:
+            reason = unsupported(driver, case)
+            if reason:
+                print(f"skipped {driver} / {CASES[case]}: {reason}")
+                continue
+            path = directory / f"profile-{driver}-{case}.pstats"
+            spec = {"driver": driver, "case": case, "threads": [1], "warmup": 0,
+                    "duration": args.duration or 5.0, "server": vars(server),
+                    "profile": str(path.resolve())}
+            done = subprocess.run(
+                [sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(spec)],
+                cwd=root, capture_output=True, text=True,
+            )
+            for line in done.stdout.splitlines():
+                kind, _, payload = line.partition(" ")
+                if kind == "PROFILE":
+                    found = json.loads(payload)
+                    print(f"== {driver} / {CASES[case]}: {found['requests']} requests, "
+                          f"{path}\n{found['top']}")
+            if done.returncode != 0:
+                failed = True
+                print(f"{driver} / {CASES[case]} failed:\n{done.stderr[-2000:]}",
+                      file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
