@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from sqlalchemy import pool as sa_pool
 
 from .redaction import MASK, is_secret_name, redact, shown
@@ -34,6 +35,20 @@ OWN_DEFAULTS: dict[str, Any] = {
     # longer than this many seconds. None (the default) turns it off.
     "leak_warning_after": None,
 }
+
+#: Goes up whenever a MYSQLPOOL_* setting changes (override_settings and the
+#: like send ``setting_changed``); what was worked out from those settings is
+#: reused while it stays the same.
+generation = 0
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    global generation
+    if setting.startswith("MYSQLPOOL_"):
+        generation += 1
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="mysqlpool.config")
 
 # Names people bring from create_engine(), older SQLAlchemy or other pools.
 _NOT_ARGUMENTS = {

@@ -43,6 +43,8 @@ LAST_USED = "mysqlpool.last_used"
 INITIALIZED = "mysqlpool.initialized"
 RELEASED = "mysqlpool.released"
 EXPECTED = "mysqlpool.expected_invalidation"
+# A poll object registered on the connection's socket, made once per connection.
+POLLER = "mysqlpool.poller"
 
 _KEY_SECRET = secrets.token_bytes(32)
 
@@ -107,7 +109,6 @@ class ConnectionPool:
             **dict(config.arguments),
         )
         event.listen(self._pool, "connect", self._on_connect)
-        event.listen(self._pool, "checkout", self._on_checkout)
         event.listen(self._pool, "reset", self._on_reset)
         event.listen(self._pool, "invalidate", self._on_invalidate)
         self._capacity = None
@@ -131,7 +132,47 @@ class ConnectionPool:
     # ----- checkout ---------------------------------------------------------
 
     def checkout(self, owner: Any = None) -> PooledConnection:
-        """Take a connection; raise PoolTimeout when none frees up in time."""
+        """Take a live connection; raise PoolTimeout when none frees up in time."""
+        fairy = self._take()
+        # A connection the server has closed while it sat idle is replaced
+        # here. The check runs in this method rather than in a SQLAlchemy
+        # "checkout" listener: the event dispatch would cost more than the
+        # check itself on every checkout.
+        info = fairy.info
+        last_used = info.get(LAST_USED)
+        if last_used is not None:  # None: fresh from connect()
+            problem = self._liveness_problem(fairy.dbapi_connection, info, last_used)
+            if problem is not None:
+                fairy = self._replace_dead(fairy, problem)
+        self.stats.checkouts += 1
+        checkout = PooledConnection(self, fairy, owner)
+        self._checked_out.add(checkout)
+        _thread_checkouts().add(checkout)
+        return checkout
+
+    def _replace_dead(self, fairy: Any, problem: str) -> Any:
+        """Close a dead connection and take another. Each pass either accepts a
+        connection or closes a dead one, whose slot then reconnects."""
+        for _ in range(len(self._connections) + 2):
+            _invalidate(fairy, sa_exc.DisconnectionError(problem))
+            self._returned()
+            fairy = self._take()
+            info = fairy.info
+            last_used = info.get(LAST_USED)
+            if last_used is None:
+                return fairy
+            problem = self._liveness_problem(fairy.dbapi_connection, info, last_used)
+            if problem is None:
+                return fairy
+        _invalidate(fairy, None)
+        self._returned()
+        raise OperationalError(
+            f"Could not get a live connection for database alias {self.alias!r}: "
+            "every pooled connection tried was closed by the server"
+        )
+
+    def _take(self) -> Any:
+        """A SQLAlchemy checkout, after a turn at the gate when the pool is full."""
         gate = self._gate
         if gate is not None and not gate.try_enter():
             start = time.monotonic()
@@ -142,20 +183,18 @@ class ConnectionPool:
             if not entered:
                 self._timed_out()
         try:
-            fairy = self._pool.connect()
+            return self._pool.connect()
         except sa_exc.TimeoutError:
-            if gate is not None:
-                gate.leave()
+            self._returned()
             self._timed_out()
         except BaseException:
-            if gate is not None:
-                gate.leave()
+            self._returned()
             raise
-        self.stats.checkouts += 1
-        checkout = PooledConnection(self, fairy, owner)
-        self._checked_out.add(checkout)
-        _thread_checkouts().add(checkout)
-        return checkout
+
+    def _returned(self) -> None:
+        """A checkout has ended (however): its slot goes to the next in line."""
+        if self._gate is not None:
+            self._gate.leave()
 
     def _timed_out(self) -> NoReturn:
         with self._stats_lock:
@@ -184,28 +223,34 @@ class ConnectionPool:
         self._used_records.add(record)
         self._invalidated_records.discard(record)
 
-    def _on_checkout(self, dbapi_connection: Any, record: Any, fairy: Any) -> None:
-        last_used = record.info.get(LAST_USED)
-        if last_used is None:
-            return  # fresh from connect()
-        if self.driver_socket_closed(dbapi_connection):
-            raise sa_exc.DisconnectionError("the server closed the connection")
+    def _liveness_problem(self, dbapi_connection: Any, info: dict,
+                          last_used: float) -> str | None:
+        """Why a connection that was idle cannot be used, or None when it can.
+
+        No round trip when it was used within ``ping_after_idle``: a connection
+        the server closed (restart, KILL, ``wait_timeout``) has a readable
+        socket, which poll() sees for free.
+        """
+        poller = info.get(POLLER)
+        if poller is None:
+            fd = self.driver.socket_fd(dbapi_connection)
+            if fd is None or fd < 0:
+                poller = False
+            else:
+                poller = select.poll()
+                poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+            info[POLLER] = poller
+        # Readable while idle: closed, or an error packet waiting (MySQL 8
+        # sends one before it closes an idle connection).
+        if poller and poller.poll(0):
+            return "the server closed the connection"
         limit = self.config.ping_after_idle
         if limit is not None and time.monotonic() - last_used > limit:
             try:
                 self.driver.ping(dbapi_connection)
-            except Exception as exc:
-                raise sa_exc.DisconnectionError(f"ping failed: {exc}") from exc
-
-    def driver_socket_closed(self, dbapi_connection: Any) -> bool:
-        """True when an idle connection's socket is readable: closed, or an error
-        packet waiting (MySQL 8 sends one before closing an idle connection)."""
-        fd = self.driver.socket_fd(dbapi_connection)
-        if fd is None or fd < 0:
-            return False
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
-        return bool(poller.poll(0))
+            except Exception as exc:  # noqa: BLE001 - any failure means not usable
+                return f"ping failed: {exc}"
+        return None
 
     def _on_reset(self, dbapi_connection: Any, record: Any, state: Any) -> None:
         if record is None or record.info.pop(RELEASED, False):
@@ -220,6 +265,7 @@ class ConnectionPool:
             "it was garbage collected); closing it", self.alias,
         )
         record.invalidate()
+        self._returned()  # its slot at the gate too, or the pool shrinks for good
 
     def _on_invalidate(self, dbapi_connection: Any, record: Any, exception: Any) -> None:
         with self._stats_lock:

@@ -7,7 +7,7 @@ import types
 from collections.abc import Mapping
 from typing import Any
 
-from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, mysqlclient_shaped
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, mysqlclient_shaped, normalized_tls
 
 # mysqlclient connect arguments that mysql-connector spells differently.
 _RENAMED = {
@@ -96,7 +96,7 @@ class ConnectorDriver(Driver):
         }
 
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        params = dict(params)
+        params = normalized_tls(params)
         params.pop("conv", None)
         params.setdefault("converter_class", self._converter_class)
         flags = params.pop("client_flag", 0) | self._client_flags.MULTI_STATEMENTS
@@ -128,6 +128,17 @@ class ConnectorDriver(Driver):
         if tls_required and not connection.is_secure:
             connection.close()
             raise self.dbapi.OperationalError(msg=TLS_UNAVAILABLE, errno=TLS_ERROR_CODE)
+        # The connector escapes parameters according to the session's sql_mode,
+        # which it otherwise fetches on the first query with parameters, with
+        # a ping first: two round trips inside some request. Read it now, once
+        # per connection, through a cursor that does not ping.
+        if getattr(connection, "_sql_mode", "") is None:
+            cursor = self.cursor(connection)
+            try:
+                cursor.execute("SELECT @@SESSION.sql_mode")
+                connection._sql_mode = cursor.fetchone()[0]
+            finally:
+                cursor.close()
         return connection
 
     def set_autocommit(self, connection: Any, autocommit: bool) -> None:
@@ -222,7 +233,17 @@ def _tuple_rows(cursor_class: type) -> type:
 
     class Cursor(cursor_class):
         def fetchmany(self, size=None):
-            return tuple(super().fetchmany(size))
+            # The connector's buffered fetchmany() calls fetchone() `size` times
+            # even past the last row: Django's two fetchmany(100) per query made
+            # 200 calls (~100 us). Slice the rows it has buffered instead.
+            self._check_executed()
+            rows = self._rows
+            if rows is None:
+                return ()
+            start = self._next_row
+            end = min(len(rows), start + (size or self.arraysize))
+            self._next_row = end
+            return tuple(rows[start:end])
 
         def fetchall(self):
             return tuple(super().fetchall())

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.backends.utils import typecast_time
 
-from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, normalized_tls
 
 
 class MySQLClientDriver(Driver):
@@ -24,6 +24,9 @@ class MySQLClientDriver(Driver):
         field_type = importlib.import_module(f"{self.module_name}.constants.FIELD_TYPE")
         # Django's backend adds the same TIME entry: TIME columns as datetime.time.
         return {**converters.conversions, field_type.TIME: typecast_time}
+
+    def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return normalized_tls(params)
 
     def connect(self, params: dict[str, Any]) -> Any:
         connection = self.dbapi.connect(**params)

@@ -7,7 +7,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .base import mysqlclient_shaped
+from .base import mysqlclient_shaped, normalized_tls
 from .mysqlclient import MySQLClientDriver
 
 # mysqlclient's ssl_mode values, as PyMySQL's own connect arguments.
@@ -55,7 +55,7 @@ class PyMySQLDriver(MySQLClientDriver):
         }
 
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        params = dict(params)
+        params = normalized_tls(params)
         ssl_mode = params.pop("ssl_mode", None)
         if ssl_mode is not None:
             mode = str(ssl_mode).upper()

@@ -17,6 +17,7 @@ from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
 
+from mysqlpool import config as pool_settings
 from mysqlpool import pool as pools
 from mysqlpool.checks import check_pool_settings
 from mysqlpool.config import PoolConfig, pool_config
@@ -100,12 +101,15 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         self._checkout: pools.PooledConnection | None = None
         self._pool: pools.ConnectionPool | None = None
-        self._config_cache: tuple | None = None
+        self._binding: _Binding | None = None
 
     # ----- the driver, in place of MySQLdb ------------------------------------
 
     @property
     def driver(self) -> Driver:
+        binding = self._binding
+        if binding is not None and binding.generation == pool_settings.generation:
+            return binding.driver
         return get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None))
 
     @property
@@ -118,51 +122,66 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
 
     # ----- configuration ------------------------------------------------------
 
-    def pool_config(self) -> PoolConfig | None:
-        """This alias's pool settings, or None when it is not pooled."""
-        if self.alias == NO_DB_ALIAS:
-            return None  # Django's short-lived connection without a database
-        option = self.settings_dict["OPTIONS"].get("pool", True)
-        arguments = getattr(settings, "MYSQLPOOL_ARGUMENTS", None)
-        inputs = (
-            getattr(settings, "MYSQLPOOL_BACKEND", None),
-            dict(arguments) if isinstance(arguments, dict) else arguments,
-            dict(option) if isinstance(option, dict) else option,
-            self.settings_dict["CONN_MAX_AGE"],
-        )
-        cached = self._config_cache
-        if cached is not None and cached[0] == inputs:
-            return cached[1]
-        config = pool_config(self.alias, self.settings_dict)
-        self._config_cache = (inputs, config)
-        return config
-
-    def check_settings(self) -> None:
-        super().check_settings()
-        self.pool_config()
-
-    def get_connection_params(self) -> dict[str, Any]:
+    def _resolve(self) -> _Binding:
+        """What the settings give: driver, pool settings, connect parameters,
+        pool. Worked out again only when the settings change (the test runner
+        renames the database, override_settings, close_pool(), fork)."""
+        binding = self._binding
+        if (
+            binding is not None
+            and binding.generation == pool_settings.generation
+            and (binding.pool is None or not binding.pool.retired)
+            and self.settings_dict == binding.settings
+        ):
+            return binding
+        generation = pool_settings.generation
+        snapshot = _snapshot(self.settings_dict)
+        driver = get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None))
+        config = None
+        if self.alias != NO_DB_ALIAS:  # Django's short-lived connection without a database
+            config = pool_config(self.alias, self.settings_dict)
         params = super().get_connection_params()
         params.pop("pool", None)  # our OPTIONS key, not the driver's
         if params.get("conv") is mysql_base.django_conversions:
-            conversions = self.driver.conversions
-            if conversions is None:
+            if driver.conversions is None:
                 del params["conv"]
             else:
-                params["conv"] = conversions
-        return params
+                params["conv"] = driver.conversions
+        pool = None
+        if config is not None:
+            key = _pool_key(driver, config, params)
+            pool = pools.get_pool(self.alias, key, driver, config, params)
+        binding = self._binding = _Binding(generation, snapshot, driver, config, params, pool)
+        return binding
+
+    def pool_config(self) -> PoolConfig | None:
+        """This alias's pool settings, or None when it is not pooled."""
+        return self._resolve().config
+
+    def get_connection_params(self) -> dict[str, Any]:
+        # Resolving also checks the pool settings (ImproperlyConfigured) and
+        # sets self.isolation_level as Django's method does. A copy: callers
+        # may change it, and then get their own pool (see get_new_connection).
+        return dict(self._resolve().params)
 
     # ----- connect and close --------------------------------------------------
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        driver = self.driver
-        config = self.pool_config()
-        if config is None:
+        binding = self._binding
+        if binding is None or (binding.pool is not None and binding.pool.retired):
+            binding = self._resolve()
+        # Otherwise connect() has just resolved it, in get_connection_params().
+        driver = binding.driver
+        if binding.config is None:
             return driver.connect(driver.connect_params(conn_params))
-        pool = pools.get_pool(
-            self.alias, _pool_key(driver, config, conn_params), driver, config, conn_params
-        )
+        pool = binding.pool
+        if conn_params != binding.params:
+            # Called with parameters of the caller's own: their own pool.
+            pool = pools.get_pool(
+                self.alias, _pool_key(driver, binding.config, conn_params), driver,
+                binding.config, conn_params,
+            )
         self._pool = pool
         self._checkout = pool.checkout(owner=self)
         return self._checkout.connection
@@ -223,7 +242,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
 
     @async_unsafe
     def create_cursor(self, name: str | None = None) -> CursorWrapper:
-        return CursorWrapper(self.driver.cursor(self.connection), self.driver, self._checkout)
+        driver = self.driver
+        return CursorWrapper(driver.cursor(self.connection), driver, self._checkout)
 
     def _rollback(self) -> None:
         try:
@@ -254,6 +274,32 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             if pool is not None:
                 pool.server_data = data
             return data
+
+
+class _Binding:
+    """One wrapper's settings, resolved; reused while they stay the same."""
+
+    __slots__ = ("generation", "settings", "driver", "config", "params", "pool")
+
+    def __init__(self, generation: int, settings_snapshot: dict, driver: Driver,
+                 config: PoolConfig | None, params: dict[str, Any],
+                 pool: pools.ConnectionPool | None) -> None:
+        self.generation = generation
+        self.settings = settings_snapshot
+        self.driver = driver
+        self.config = config
+        self.params = params
+        self.pool = pool
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of the settings to compare with later: containers are copied, so
+    a change made in place (settings_dict["NAME"] = ...) shows up as a difference."""
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_snapshot(item) for item in value]
+    return value
 
 
 # Connect arguments that hold secrets: the drivers' password spellings, the

@@ -1,0 +1,1 @@
+"""Benchmarks for mysqlpool; see ``python -m benchmarks.bench --help``."""

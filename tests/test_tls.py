@@ -1,0 +1,167 @@
+"""TLS through the pool means what mysqlclient's OPTIONS say, with every driver.
+
+Run against a private server with TLS (tests/server.py) and against the test
+server, which has none. Each pooled check opens two connections at once, so the
+pool makes more than one physical connection: PyMySQL's SSLContext, built once
+per pool and then shared, must give the second one the same TLS as the first.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import Error, OperationalError, connections
+
+import mysqlpool
+from mysqlpool.backends.mysqlpool.base import DatabaseWrapper
+from mysqlpool.drivers import get_driver
+from tests.server import ServerAddress, ThrowawayServer, server_binary
+from tests.users import admin_connection
+
+CIPHER = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
+
+
+@pytest.fixture(autouse=True)
+def database_access(django_db_blocker):
+    """These wrappers reach servers of their own, not the test database."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture(scope="module")
+def tls_server():
+    if server_binary() is None or shutil.which("openssl") is None:
+        pytest.skip("needs a mariadbd binary and openssl to start a server with TLS")
+    server = ThrowawayServer(tls=True)
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="module")
+def plain_server() -> ServerAddress:
+    connection = admin_connection(settings.SERVER)
+    try:
+        cursor = get_driver(settings.MYSQLPOOL_DRIVER).cursor(connection)
+        cursor.execute("SELECT @@have_ssl")
+        have_ssl = cursor.fetchone()[0]
+        cursor.close()
+    finally:
+        connection.close()
+    if have_ssl == "YES":
+        pytest.skip("the test server offers TLS; these tests need one that does not")
+    return settings.SERVER
+
+
+def driver():
+    return get_driver(settings.MYSQLPOOL_DRIVER)
+
+
+def pooled_ciphers(address: ServerAddress, options: dict, count: int = 2) -> list[str]:
+    """Ssl_cipher of ``count`` connections held at once from one new pool."""
+    alias = f"tls_{uuid.uuid4().hex[:8]}"
+    settings_dict = {
+        **connections["default"].settings_dict,
+        **address.django(NAME="mysql"),
+        "OPTIONS": {**options, "pool": {"pool_size": count, "max_overflow": 0, "timeout": 10}},
+    }
+    wrappers = [DatabaseWrapper(settings_dict, alias) for _ in range(count)]
+    try:
+        ciphers = []
+        for wrapper in wrappers:
+            with wrapper.cursor() as cursor:
+                cursor.execute(CIPHER)
+                ciphers.append(cursor.fetchone()[1])
+        return ciphers
+    finally:
+        for wrapper in wrappers:
+            wrapper.close()
+        mysqlpool.close_pool(alias)
+
+
+def bare_driver_cipher(address: ServerAddress) -> str:
+    """Ssl_cipher of the driver's own connect(), no mysqlpool involved."""
+    connection = driver().dbapi.connect(
+        host=address.host, port=address.port, user=address.user, password=address.password,
+    )
+    try:
+        cursor = connection.cursor()
+        cursor.execute(CIPHER)
+        cipher = cursor.fetchone()[1]
+        cursor.close()
+    finally:
+        connection.close()
+    return cipher
+
+
+def test_default_mode_uses_tls_exactly_when_the_driver_does(tls_server):
+    expected = bool(bare_driver_cipher(tls_server.address))
+    assert [bool(c) for c in pooled_ciphers(tls_server.address, {})] == [expected, expected]
+
+
+def test_default_mode_still_connects_to_a_server_without_tls(plain_server):
+    assert pooled_ciphers(plain_server, {}) == ["", ""]
+
+
+@pytest.mark.skipif(
+    (settings.MYSQLPOOL_DRIVER or get_driver(None).name) != "pymysql",
+    reason="PyMySQL's default is TLS whenever the server offers it",
+)
+def test_pymysql_preferred_tls_with_one_ssl_context_per_pool(tls_server, plain_server,
+                                                            monkeypatch):
+    import ssl
+
+    built = []
+    create_default_context = ssl.create_default_context
+
+    def counting(*args, **kwargs):
+        built.append(args)
+        return create_default_context(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    ciphers = pooled_ciphers(tls_server.address, {}, count=3)
+    assert all(ciphers), ciphers  # TLS on every connection, when the server offers it
+    assert len(built) == 1  # one context for the pool's three connections
+    assert pooled_ciphers(plain_server, {}) == ["", ""]  # plain when it does not
+
+
+def test_required_uses_tls(tls_server):
+    ciphers = pooled_ciphers(tls_server.address, {"ssl_mode": "REQUIRED"})
+    assert all(ciphers), ciphers
+
+
+def test_required_against_a_server_without_tls_fails_clearly(plain_server):
+    with pytest.raises(OperationalError) as failure:
+        pooled_ciphers(plain_server, {"ssl_mode": "REQUIRED"})
+    message = str(failure.value)
+    assert "2026" in message and ("TLS" in message or "SSL" in message), message
+
+
+def test_ssl_true_means_required(plain_server):
+    with pytest.raises(OperationalError):
+        pooled_ciphers(plain_server, {"ssl": True})
+
+
+def test_disabled_never_uses_tls(tls_server):
+    assert pooled_ciphers(tls_server.address, {"ssl_mode": "DISABLED"}) == ["", ""]
+
+
+def test_verify_ca_accepts_the_servers_ca(tls_server):
+    options = {"ssl_mode": "VERIFY_CA", "ssl": {"ca": str(tls_server.directory / "ca.pem")}}
+    ciphers = pooled_ciphers(tls_server.address, options)
+    assert all(ciphers), ciphers
+
+
+def test_verify_ca_rejects_a_certificate_it_cannot_verify(tls_server):
+    # No CA given: the system's CAs do not know the test server's own CA.
+    with pytest.raises(Error) as failure:
+        pooled_ciphers(tls_server.address, {"ssl_mode": "VERIFY_CA"})
+    assert "certificate" in str(failure.value).lower(), str(failure.value)
+
+
+def test_an_unknown_ssl_mode_is_refused():
+    with pytest.raises(ValueError, match="ssl_mode"):
+        driver().connect_params({"ssl_mode": "REQUIRD"})
