@@ -39,6 +39,7 @@ _USER_VARIABLE = re.compile(r"(?<!@)@(?!@)")
 # parameters): remember the answers, up to a bound.
 _known: dict[str, int] = {}
 _KNOWN_LIMIT = 4096
+_KNOWN_LONGEST = 4096  # characters: bulk INSERTs are not worth keeping
 
 
 def _side_effects(sql: str) -> bool:
@@ -62,7 +63,8 @@ def classify(sql: object) -> int:
             effect = SESSION if ";" in sql else TRANSACTION
         else:
             effect = SESSION
-        if len(_known) >= _KNOWN_LIMIT:
-            _known.clear()
-        _known[sql] = effect
+        if len(sql) <= _KNOWN_LONGEST:
+            if len(_known) >= _KNOWN_LIMIT:
+                _known.clear()
+            _known[sql] = effect
     return effect
