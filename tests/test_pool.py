@@ -179,3 +179,28 @@ def test_session_changes_do_not_reach_the_next_request():
         leftover, isolation = cursor.fetchone()
     assert leftover is None
     assert isolation == "READ-COMMITTED"
+
+
+def test_a_shared_connection_outlives_the_thread_that_opened_it():
+    # Django's inc_thread_sharing(): a thread handed another thread's wrapper may
+    # open its connection; the wrapper keeps using it after that thread ends.
+    connection = connections["default"]
+    connection.close()
+    connection.inc_thread_sharing()
+    try:
+        opened = []
+
+        def opener():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT CONNECTION_ID()")
+                opened.append(cursor.fetchone()[0])
+
+        thread = threading.Thread(target=opener)
+        thread.start()
+        thread.join()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT CONNECTION_ID()")
+            assert cursor.fetchone()[0] == opened[0]
+    finally:
+        connection.close()
+        connection.dec_thread_sharing()
