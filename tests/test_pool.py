@@ -15,7 +15,7 @@ from tests.users import LIMITED, OTHER
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
-def test_a_closed_connection_goes_back_to_the_pool():
+def test_a_closed_connection_goes_back_to_the_pool(fresh_pools):
     first = connection_id()
     connections["default"].close()
     assert connection_id() == first
