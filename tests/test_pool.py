@@ -204,3 +204,24 @@ def test_a_shared_connection_outlives_the_thread_that_opened_it():
     finally:
         connection.close()
         connection.dec_thread_sharing()
+
+
+def test_a_transaction_that_only_read_is_rolled_back_on_return(admin):
+    # Its only statement returns rows, whose closing packet PyMySQL does not
+    # read the server status from. Left open, its row lock stays in the pool
+    # (and the next checkout's SET autocommit=1 would commit it).
+    from django.db import transaction
+
+    from tests.app.models import Item
+
+    item = Item.objects.create(name="locked")
+    connection = connections["default"]
+    with transaction.atomic():
+        Item.objects.select_for_update().get(pk=item.pk)
+        server_id = connection_id()
+        connection.close()
+    open_transactions = admin.query(
+        "SELECT trx_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = %s",
+        (server_id,),
+    )
+    assert open_transactions == []
