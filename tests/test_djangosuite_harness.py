@@ -1,0 +1,82 @@
+"""The Django-suite harness's bookkeeping (tests/djangosuite/run.py), without a run."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "djangosuite_run", Path(__file__).parent / "djangosuite" / "run.py"
+)
+run = sys.modules["djangosuite_run"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(run)
+
+
+def report(outcomes, collected=None):
+    return {
+        "outcomes": outcomes,
+        "collected": list(outcomes) if collected is None else collected,
+        "details": {},
+    }
+
+
+def test_only_unlisted_failures_fail_the_run():
+    verdict = run.compare(
+        report({"a.T.test_1": "passed", "a.T.test_2": "failed", "a.T.test_3": "error"}),
+        {"a.T.test_2": "driver quirk"},
+    )
+    assert verdict.listed_failed == ["a.T.test_2"]
+    assert verdict.unexpected == ["a.T.test_3"]
+    assert not verdict.ok
+
+
+def test_a_listed_test_that_passes_fails_the_run():
+    verdict = run.compare(report({"a.T.test_1": "passed"}), {"a.T.test_1": "quirk"})
+    assert verdict.fixed == ["a.T.test_1"]
+    assert not verdict.ok
+
+
+def test_a_listed_test_that_is_skipped_or_gone_fails_the_run():
+    verdict = run.compare(
+        report({"a.T.test_1": "skipped"}), {"a.T.test_1": "quirk", "a.T.gone": "quirk"}
+    )
+    assert verdict.stale == ["a.T.test_1", "a.T.gone"]
+    assert not verdict.ok
+
+
+def test_djangos_own_expected_failures_pass():
+    verdict = run.compare(report({"a.T.test_1": "expected failure"}), {})
+    assert verdict.ok and verdict.passed == ["a.T.test_1"]
+
+
+def test_unexpected_success_fails():
+    verdict = run.compare(report({"a.T.test_1": "unexpected success"}), {})
+    assert verdict.unexpected == ["a.T.test_1"]
+
+
+def test_a_test_that_never_reported_fails_the_run_unless_its_class_setup_failed():
+    verdict = run.compare(
+        report(
+            {"a.T.test_1": "passed", "a.U.setUpClass": "error"},
+            collected=["a.T.test_1", "a.T.test_2", "a.U.test_1"],
+        ),
+        {},
+    )
+    assert verdict.unreported == ["a.T.test_2"]
+    assert verdict.unexpected == ["a.U.setUpClass"]
+
+
+def test_expected_failures_file_needs_a_reason_per_test(tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("# comment\n\na.T.test_1  # the driver returns str\n")
+    assert run.read_expected(good) == {"a.T.test_1": "the driver returns str"}
+    bad = tmp_path / "bad.txt"
+    bad.write_text("a.T.test_1\n")
+    with pytest.raises(ValueError, match="bad.txt:1"):
+        run.read_expected(bad)
+
+
+def test_checked_in_expected_failures_files_parse():
+    for path in (Path(__file__).parent / "djangosuite" / "expected_failures").glob("*.txt"):
+        run.read_expected(path)
