@@ -142,3 +142,23 @@ def test_bulk_create_and_aggregate():
 
     Item.objects.bulk_create([Item(name=f"n{i}", quantity=i) for i in range(100)])
     assert Item.objects.aggregate(total=Sum("quantity"))["total"] == sum(range(100))
+
+
+def test_schema_editor_quotes_values_as_with_mysqlclient():
+    # Django's schema editor puts these literals in DDL (defaults, comments).
+    import datetime
+    from decimal import Decimal
+
+    expected = [
+        ("¿Tú?", "'¿Tú?'"),
+        ("it's", "'it\\'s'"),
+        (b"bytes", b"'bytes'"),
+        (42, "42"),
+        (1.754, "1.754e0"),
+        (Decimal("1.5"), "1.5"),
+        (False, b"0"),
+        (None, b"NULL"),
+        (datetime.date(2020, 1, 2), b"'2020-01-02'"),
+    ]
+    with connection.schema_editor() as editor:
+        assert [(value, editor.quote_value(value)) for value, _ in expected] == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import types
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from .base import Driver, mysqlclient_shaped
@@ -149,10 +150,13 @@ class ConnectorDriver(Driver):
         literal = converter.quote(
             converter.escape(converter.to_mysql(value), connection.sql_mode)
         )
-        if isinstance(literal, bytes):
-            literal = literal.decode(errors="surrogateescape")
+        # quote() gives bytes, or a bytearray for strings, bytes and NULL.
+        if isinstance(literal, (bytes, bytearray)):
+            literal = bytes(literal).decode(errors="surrogateescape")
         if isinstance(value, (bytes, bytearray)):
             return literal.encode(errors="surrogateescape")
+        if isinstance(value, Decimal):
+            literal = format(value, "f")  # mysqlclient: a number, not a quoted string
         return mysqlclient_shaped(value, literal)
 
     def is_disconnect(self, exc: BaseException) -> bool:
