@@ -162,3 +162,36 @@ def test_schema_editor_quotes_values_as_with_mysqlclient():
     ]
     with connection.schema_editor() as editor:
         assert [(value, editor.quote_value(value)) for value, _ in expected] == expected
+
+
+def test_percent_signs_follow_mysqlclients_rule():
+    # With parameters (even an empty list) a statement is a %-format string.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT '%%', %s, '%%s'", ["%s"])
+        assert cursor.fetchone() == ("%", "%s", "%s")
+        cursor.execute("SELECT '%%'", [])
+        assert cursor.fetchone() == ("%",)
+        cursor.execute("SELECT '%%'")
+        assert cursor.fetchone() == ("%%",)
+
+
+def test_uuid_parameters():
+    import uuid
+
+    value = uuid.UUID("031de305-a63e-4026-a783-3093e9c7bfb4")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s", [value])
+        assert cursor.fetchone() == (str(value),)
+
+
+def test_error_classes_follow_the_error_code_as_with_mysqlclient():
+    from django.db import OperationalError
+
+    with connection.cursor() as cursor:
+        with pytest.raises(OperationalError, match="Deadlock"):
+            cursor.execute(
+                "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'Deadlock'"
+            )
+        # An OperationalError with this code, which Django makes an IntegrityError.
+        with pytest.raises(IntegrityError, match="out of range"):
+            cursor.execute("SELECT CAST(0 AS UNSIGNED) - 1")

@@ -126,6 +126,11 @@ class Driver:
     def error_code(self, exc: BaseException) -> Any:
         return exc.args[0] if exc.args else None
 
+    def error_as_mysqlclient(self, exc: BaseException) -> BaseException:
+        """The exception mysqlclient raises for the same error (its class follows
+        the error code); Django's backend and its users expect those classes."""
+        return exc
+
     def quote_value(self, connection: Any, value: Any) -> str | bytes:
         """A SQL literal for ``value``, as Django's schema editor gets it from mysqlclient."""
         quoted = self.escape(connection, value)

@@ -67,6 +67,7 @@ class CursorWrapper(mysql_base.CursorWrapper):
     def _raise(self, exc: BaseException):
         if self.checkout is not None:
             self.checkout.note_error(exc)
+        exc = self.driver.error_as_mysqlclient(exc)
         if (
             isinstance(exc, self.driver.dbapi.OperationalError)
             and self.driver.error_code(exc) in self.codes_for_integrityerror
