@@ -32,13 +32,21 @@ CHECKOUT_DIR = HARNESS_DIR.parents[1]
 DEFAULT_WORK_DIR = CHECKOUT_DIR / ".djangosuite"
 DRIVERS = ("mysqlclient", "pymysql", "mysql-connector")
 
-#: Django test apps that exercise the database backend.
+#: Django test apps that exercise the database backend: the 30 of the
+#: conformance issue, then more ORM and backend apps that stay cheap (not
+#: cache, whose tests mostly sleep).
 APPS = (
     "backends transactions basic queries model_fields expressions select_for_update "
     "aggregation lookup ordering update delete get_or_create many_to_one custom_pk "
     "timezones db_functions introspection schema migrations bulk_create select_related "
     "prefetch_related raw_query indexes constraints model_forms fixtures serializers "
-    "multiple_database"
+    "multiple_database "
+    "inspectdb annotations datetimes dates db_typecasts model_regress field_defaults "
+    "dbshell null_queries get_earliest_or_latest distinct_on_fields m2m_through "
+    "model_inheritance generic_relations expressions_case expressions_window "
+    "aggregation_regress datatypes string_lookup delete_regress update_only_fields "
+    "known_related_objects foreign_object one_to_one many_to_many m2m_regress "
+    "custom_columns reserved_names from_db_value custom_lookups test_utils servers"
 ).split()
 
 # Outcomes as djangosuite_runner writes them.
