@@ -80,3 +80,53 @@ def test_expected_failures_file_needs_a_reason_per_test(tmp_path):
 def test_checked_in_expected_failures_files_parse():
     for path in (Path(__file__).parent / "djangosuite" / "expected_failures").glob("*.txt"):
         run.read_expected(path)
+
+
+def test_the_runner_records_each_outcome_under_the_tests_id():
+    import io
+    import unittest
+
+    sys.path.insert(0, str(Path(__file__).parent / "djangosuite"))
+    try:
+        from djangosuite_runner import OutcomeRecorder
+    finally:
+        sys.path.pop(0)
+
+    class Case(unittest.TestCase):
+        def test_pass(self):
+            pass
+
+        def test_fail(self):
+            self.fail("no")
+
+        def test_subtest(self):
+            with self.subTest(i=1):
+                self.fail("no")
+
+        @unittest.skip("not here")
+        def test_skip(self):
+            pass
+
+    class Broken(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            raise RuntimeError("setup")
+
+        def test_never(self):
+            pass
+
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite(
+        [loader.loadTestsFromTestCase(Case), loader.loadTestsFromTestCase(Broken)]
+    )
+    result_class = type("Result", (OutcomeRecorder, unittest.TextTestResult), {})
+    result = unittest.TextTestRunner(stream=io.StringIO(), resultclass=result_class).run(suite)
+    case, broken = (f"{cls.__module__}.{cls.__qualname__}" for cls in (Case, Broken))
+    assert result.outcomes == {
+        f"{case}.test_pass": "passed",
+        f"{case}.test_fail": "failed",
+        f"{case}.test_subtest": "failed",
+        f"{case}.test_skip": "skipped",
+        f"{broken}.setUpClass": "error",
+    }
+    assert result.details[f"{broken}.setUpClass"] == "RuntimeError: setup"
