@@ -130,3 +130,29 @@ def test_the_runner_records_each_outcome_under_the_tests_id():
         f"{broken}.setUpClass": "error",
     }
     assert result.details[f"{broken}.setUpClass"] == "RuntimeError: setup"
+
+
+def test_a_worker_sends_an_unpicklable_failure_as_text():
+    import pickle
+    import unittest
+
+    sys.path.insert(0, str(Path(__file__).parent / "djangosuite"))
+    try:
+        from djangosuite_runner import WorkerResult
+    finally:
+        sys.path.pop(0)
+
+    class Unpicklable(AssertionError):
+        def __reduce__(self):
+            raise TypeError("cannot pickle this")
+
+    class Case(unittest.TestCase):
+        def test_it(self):
+            raise Unpicklable("the message")
+
+    result = WorkerResult()
+    unittest.TestSuite([Case("test_it")]).run(result)
+    (event,) = [event for event in result.events if event[0] == "addFailure"]
+    exc_type, exc_value, _ = pickle.loads(pickle.dumps(event))[2]
+    assert issubclass(exc_type, AssertionError)
+    assert "Unpicklable: the message" in str(exc_value)

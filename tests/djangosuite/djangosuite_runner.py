@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sys
+import traceback
 import unittest
 from typing import Any
 
@@ -100,28 +101,56 @@ class OutcomeRecorder:
             self._record(test, FAILED if failed else ERROR, err)
 
 
-class FixtureErrorsByName(RemoteTestResult):
-    """Worker-side result that names the class or module behind a fixture error.
+class UnpicklableFailure(AssertionError):
+    """Stands in for a test failure whose exception cannot be pickled."""
 
-    Django's worker sends such an error with the index of the test that ran
-    before it, so the parent would charge it to that (passed) test. Sending it
-    with index -1 and its own id makes the parent rebuild it under its name.
+
+class UnpicklableError(Exception):
+    """Stands in for a test error whose exception cannot be pickled."""
+
+
+class WorkerResult(RemoteTestResult):
+    """Result of a parallel worker: every outcome reaches the parent process.
+
+    - An exception that cannot be pickled would end the whole run (Django's
+      worker raises); it is sent as a stand-in carrying its traceback as text.
+    - Django's worker sends an error of a class or module fixture with the
+      index of the test that ran before it, so the parent would charge it to
+      that (passed) test; it is sent with index -1 and its own id instead,
+      which makes the parent rebuild it under its name.
     """
 
+    def _picklable(self, err: Any, stand_in: type) -> Any:
+        try:
+            self._confirm_picklable(err)
+        except Exception:  # noqa: BLE001 - whatever pickling raises
+            text = "".join(traceback.format_exception(*err))
+            return (stand_in, stand_in(f"(not picklable, sent as text)\n{text}"), None)
+        return err
+
     def addError(self, test, err):  # noqa: N802 - unittest's API
+        err = self._picklable(err, UnpicklableError)
         if not isinstance(test, unittest.suite._ErrorHolder):
             return super().addError(test, err)
-        self.check_picklable(test, err)
         self.events.append(("addError", -1, test.id(), err))
         unittest.TestResult.addError(self, test, err)
 
+    def addFailure(self, test, err):  # noqa: N802
+        super().addFailure(test, self._picklable(err, UnpicklableFailure))
 
-class FixtureErrorsByNameRunner(RemoteTestRunner):
-    resultclass = FixtureErrorsByName
+    def addSubTest(self, test, subtest, err):  # noqa: N802
+        if err is not None:
+            failed = issubclass(err[0], test.failureException)
+            err = self._picklable(err, UnpicklableFailure if failed else UnpicklableError)
+        super().addSubTest(test, subtest, err)
+
+
+class WorkerRunner(RemoteTestRunner):
+    resultclass = WorkerResult
 
 
 class ConformanceParallelSuite(ParallelTestSuite):
-    runner_class = FixtureErrorsByNameRunner
+    runner_class = WorkerRunner
 
 
 class ConformanceRunner(DiscoverRunner):
