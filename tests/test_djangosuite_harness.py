@@ -77,8 +77,9 @@ def test_expected_failures_file_needs_a_reason_per_test(tmp_path):
         run.read_expected(bad)
 
 
-def test_checked_in_expected_failures_files_parse():
-    for path in (Path(__file__).parent / "djangosuite" / "expected_failures").glob("*.txt"):
+def test_checked_in_lists_parse():
+    harness = Path(__file__).parent / "djangosuite"
+    for path in [harness / "excluded.txt", *(harness / "expected_failures").glob("*.txt")]:
         run.read_expected(path)
 
 
@@ -156,3 +157,10 @@ def test_a_worker_sends_an_unpicklable_failure_as_text():
     exc_type, exc_value, _ = pickle.loads(pickle.dumps(event))[2]
     assert issubclass(exc_type, AssertionError)
     assert "Unpicklable: the message" in str(exc_value)
+
+
+def test_an_excluded_test_the_run_no_longer_finds_fails_the_run():
+    found = {"outcomes": {}, "collected": [], "details": {}, "excluded": ["a.T.test_1"]}
+    assert run.compare(found, {}, {"a.T.test_1": "timing"}).ok
+    gone = {**found, "excluded": []}
+    assert run.compare(gone, {}, {"a.T.test_1": "timing"}).stale == ["a.T.test_1"]

@@ -26,6 +26,8 @@ from django.test.runner import (
 )
 
 REPORT_VARIABLE = "DJANGOSUITE_REPORT"
+#: Ids of tests to leave out, separated by whitespace (run.py passes excluded.txt).
+EXCLUDE_VARIABLE = "DJANGOSUITE_EXCLUDE"
 
 PASSED = "passed"
 FAILED = "failed"
@@ -162,6 +164,8 @@ class ConformanceRunner(DiscoverRunner):
         super().__init__(*args, **kwargs)
         self.collected: list[str] = []
         self.result: Any = None
+        self.to_exclude = set(os.environ.get(EXCLUDE_VARIABLE, "").split())
+        self.excluded: list[str] = []
         if self.parallel > 1:
             try:
                 import tblib  # noqa: F401
@@ -215,6 +219,16 @@ class ConformanceRunner(DiscoverRunner):
         base = super().get_resultclass() or unittest.TextTestResult
         return type(f"Recording{base.__name__}", (OutcomeRecorder, base), {})
 
+    def test_suite(self, tests: Any = ()) -> unittest.TestSuite:
+        """The suite of everything found, less the excluded tests."""
+        kept = []
+        for test in tests:
+            if test_id(test) in self.to_exclude:
+                self.excluded.append(test_id(test))
+            else:
+                kept.append(test)
+        return unittest.TestSuite(kept)
+
     def build_suite(self, *args: Any, **kwargs: Any) -> unittest.TestSuite:
         suite = super().build_suite(*args, **kwargs)
         self.collected = [test_id(test) for test in iter_test_cases(suite)]
@@ -232,6 +246,7 @@ class ConformanceRunner(DiscoverRunner):
         if path:
             report = {
                 "collected": self.collected,
+                "excluded": self.excluded,
                 "outcomes": self.result.outcomes,
                 "details": self.result.details,
                 "tests_run": self.result.testsRun,

@@ -103,8 +103,12 @@ class Verdict:
         return not (self.unexpected or self.fixed or self.stale or self.unreported)
 
 
-def compare(report: dict, expected: dict[str, str]) -> Verdict:
-    """Sort each outcome in ``report`` against the ``expected`` failures."""
+def compare(report: dict, expected: dict[str, str],
+            excluded: dict[str, str] | None = None) -> Verdict:
+    """Sort each outcome in ``report`` against the ``expected`` failures.
+
+    A test in ``excluded`` that the run did not find to leave out is stale.
+    """
     verdict = Verdict()
     outcomes: dict[str, str] = report["outcomes"]
     for test, outcome in sorted(outcomes.items()):
@@ -122,6 +126,8 @@ def compare(report: dict, expected: dict[str, str]) -> Verdict:
         else:
             raise ValueError(f"unknown outcome {outcome!r} for {test}")
     verdict.stale.extend(sorted(test for test in expected if test not in outcomes))
+    left_out = set(report.get("excluded", ()))
+    verdict.stale.extend(sorted(test for test in excluded or () if test not in left_out))
     # A class- or module-level error stands for the tests it kept from running.
     failed_fixtures = {
         test.rpartition(".")[0] for test in outcomes
@@ -173,11 +179,12 @@ def django_tests(version: str, work_dir: Path) -> Path:
 
 
 def run_django_tests(tests_dir: Path, driver: str, apps: list[str], parallel: int,
-                     report_path: Path, extra: list[str]) -> int:
+                     report_path: Path, extra: list[str], exclude: list[str]) -> int:
     """``runtests.py`` with mysqlpool and ``driver``; its exit code."""
     env = dict(os.environ)
     env["MYSQLPOOL_DRIVER"] = driver
     env["DJANGOSUITE_REPORT"] = str(report_path)
+    env["DJANGOSUITE_EXCLUDE"] = " ".join(exclude)
     path = [str(HARNESS_DIR)]
     if importlib.util.find_spec("mysqlpool") is None:
         path.append(str(CHECKOUT_DIR))  # not installed: test this checkout
@@ -241,12 +248,17 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"{test} is listed in more than one of {expected_paths}")
             reasons[test] = f"{reason} ({path.name})"
     expected = reasons
+    excluded = {
+        test: f"{reason} (excluded.txt)"
+        for test, reason in read_expected(HARNESS_DIR / "excluded.txt").items()
+    }
     if options.apps:
         # Only what was asked for ran: listed tests elsewhere are not stale.
-        expected = {
-            test: reason for test, reason in expected.items()
-            if any(test == app or test.startswith(app + ".") for app in options.apps)
-        }
+        def asked(test: str) -> bool:
+            return any(test == app or test.startswith(app + ".") for app in options.apps)
+
+        expected = {test: reason for test, reason in expected.items() if asked(test)}
+        excluded = {test: reason for test, reason in excluded.items() if asked(test)}
 
     version = importlib.metadata.version("django")
     tests_dir = django_tests(version, options.work_dir)
@@ -255,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         exit_code = run_django_tests(
             tests_dir, options.driver, options.apps or APPS, options.parallel, report_path,
-            options.runtests_arg,
+            options.runtests_arg, list(excluded),
         )
         elapsed = time.monotonic() - started
         try:
@@ -268,17 +280,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         report_path.unlink(missing_ok=True)
 
-    verdict = compare(report, expected)
+    verdict = compare(report, expected, excluded)
+    print_list("Not run, as excluded.txt says", report.get("excluded", []), report, excluded)
     print_list("Failed as listed", verdict.listed_failed, report, reasons)
     print_list("FAILED, not listed", verdict.unexpected, report)
     print_list("PASSED but listed: remove from the list", verdict.fixed, report, reasons)
     print_list("Listed but skipped or not run: remove from the list", verdict.stale,
-               report, reasons)
+               report, {**reasons, **excluded})
     print_list("Collected but never reported", verdict.unreported, report)
     print(
         f"\ndjangosuite: Django {version}, driver {options.driver}: "
         f"{len(report['outcomes'])} tests in {elapsed:.0f} s, "
-        f"{len(verdict.listed_failed)} failed as listed"
+        f"{len(verdict.listed_failed)} failed as listed, "
+        f"{len(report.get('excluded', []))} excluded"
     )
     failed = len(verdict.unexpected) + len(verdict.fixed) + len(verdict.stale) + len(
         verdict.unreported
