@@ -523,6 +523,11 @@ class PooledConnection:
         """The thread that checked this out ended without returning it."""
         if self.fairy is None or self.pool.pid != os.getpid():
             return
+        owner = self.owner() if self.owner is not None else None
+        if owner is not None and getattr(owner, "allow_thread_sharing", False):
+            # Django lets a connection marked shared (inc_thread_sharing())
+            # outlive the thread that opened it; its wrapper returns it on close.
+            return
         logger.warning(
             "A thread ended holding a connection of %r; rolling back and closing it "
             "so its transaction and locks don't outlive it", self.pool.alias,

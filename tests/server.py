@@ -102,6 +102,10 @@ class ThrowawayServer:
         args = [
             install, "--no-defaults", f"--datadir={self.datadir}",
             "--auth-root-authentication-method=normal", "--skip-test-db",
+            # A server deletes every #sql* file in its tmpdir when it starts: with
+            # the default (/tmp) that pulls the temporary tables from under any
+            # other server on the machine, which then crashes.
+            f"--tmpdir={self.directory}",
         ]
         if os.geteuid() == 0:
             args.append("--user=root")
@@ -140,6 +144,7 @@ class ThrowawayServer:
             f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
             f"--pid-file={self.directory / 'mysqld.pid'}",
             f"--log-error={self.directory / 'error.log'}",
+            f"--tmpdir={self.directory}",  # see _initialize()
             "--skip-log-bin", "--innodb-buffer-pool-size=32M", "--max-connections=500",
             "--innodb-flush-log-at-trx-commit=2", "--skip-name-resolve",
             *self.extra_args,

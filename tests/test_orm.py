@@ -143,3 +143,56 @@ def test_bulk_create_and_aggregate():
 
     Item.objects.bulk_create([Item(name=f"n{i}", quantity=i) for i in range(100)])
     assert Item.objects.aggregate(total=Sum("quantity"))["total"] == sum(range(100))
+
+
+def test_schema_editor_quotes_values_as_with_mysqlclient():
+    # Django's schema editor puts these literals in DDL (defaults, comments).
+    import datetime
+    from decimal import Decimal
+
+    expected = [
+        ("¿Tú?", "'¿Tú?'"),
+        ("it's", "'it\\'s'"),
+        (b"bytes", b"'bytes'"),
+        (42, "42"),
+        (1.754, "1.754e0"),
+        (Decimal("1.5"), "1.5"),
+        (False, b"0"),
+        (None, b"NULL"),
+        (datetime.date(2020, 1, 2), b"'2020-01-02'"),
+    ]
+    with connection.schema_editor() as editor:
+        assert [(value, editor.quote_value(value)) for value, _ in expected] == expected
+
+
+def test_percent_signs_follow_mysqlclients_rule():
+    # With parameters (even an empty list) a statement is a %-format string.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT '%%', %s, '%%s'", ["%s"])
+        assert cursor.fetchone() == ("%", "%s", "%s")
+        cursor.execute("SELECT '%%'", [])
+        assert cursor.fetchone() == ("%",)
+        cursor.execute("SELECT '%%'")
+        assert cursor.fetchone() == ("%%",)
+
+
+def test_uuid_parameters():
+    import uuid
+
+    value = uuid.UUID("031de305-a63e-4026-a783-3093e9c7bfb4")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s", [value])
+        assert cursor.fetchone() == (str(value),)
+
+
+def test_error_classes_follow_the_error_code_as_with_mysqlclient():
+    from django.db import OperationalError
+
+    with connection.cursor() as cursor:
+        with pytest.raises(OperationalError, match="Deadlock"):
+            cursor.execute(
+                "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'Deadlock'"
+            )
+        # An OperationalError with this code, which Django makes an IntegrityError.
+        with pytest.raises(IntegrityError, match="out of range"):
+            cursor.execute("SELECT CAST(0 AS UNSIGNED) - 1")

@@ -182,3 +182,49 @@ def test_session_changes_do_not_reach_the_next_request():
         name = "tx_isolation" if connection.mysql_is_mariadb else "transaction_isolation"
         cursor.execute(f"SELECT @@SESSION.{name}")
         assert cursor.fetchone()[0] == "READ-COMMITTED"
+
+
+def test_a_shared_connection_outlives_the_thread_that_opened_it():
+    # Django's inc_thread_sharing(): a thread handed another thread's wrapper may
+    # open its connection; the wrapper keeps using it after that thread ends.
+    connection = connections["default"]
+    connection.close()
+    connection.inc_thread_sharing()
+    try:
+        opened = []
+
+        def opener():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT CONNECTION_ID()")
+                opened.append(cursor.fetchone()[0])
+
+        thread = threading.Thread(target=opener)
+        thread.start()
+        thread.join()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT CONNECTION_ID()")
+            assert cursor.fetchone()[0] == opened[0]
+    finally:
+        connection.close()
+        connection.dec_thread_sharing()
+
+
+def test_a_transaction_that_only_read_is_rolled_back_on_return(admin):
+    # Its only statement returns rows, whose closing packet PyMySQL does not
+    # read the server status from. Left open, its row lock stays in the pool
+    # (and the next checkout's SET autocommit=1 would commit it).
+    from django.db import transaction
+
+    from tests.app.models import Item
+
+    item = Item.objects.create(name="locked")
+    connection = connections["default"]
+    with transaction.atomic():
+        Item.objects.select_for_update().get(pk=item.pk)
+        server_id = connection_id()
+        connection.close()
+    open_transactions = admin.query(
+        "SELECT trx_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = %s",
+        (server_id,),
+    )
+    assert open_transactions == []

@@ -160,9 +160,10 @@ class Driver:
         return exc.args[0] if exc.args else None
 
     def translate_error(self, exc: BaseException) -> BaseException:
-        """The exception Django should see for ``exc``, as mysqlclient would raise it.
+        """The exception mysqlclient raises for the same error.
 
-        Only called on the error path (in the backend's ``wrap_database_errors``).
+        mysqlclient picks the class from the error code, and Django's backend
+        and its users expect those classes. Only called on the error path.
         """
         return exc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import types
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, mysqlclient_shaped, normalized_tls
@@ -18,12 +19,6 @@ _RENAMED = {
 }
 # MySQL's client error codes (CR_MIN_ERROR, CR_MAX_ERROR).
 _CLIENT_ERRORS = (2000, 2999)
-# The server refusing a connection: too many connections, access denied (to the
-# server or the database), unknown database, host blocked or not allowed, user
-# limits, authentication method, expired password, locked account.
-_CONNECT_REFUSALS = frozenset({
-    1040, 1044, 1045, 1049, 1129, 1130, 1203, 1226, 1251, 1698, 1862, 3118, 4151,
-})
 _SSL_KEYS = {"ca": "ssl_ca", "cert": "ssl_cert", "key": "ssl_key", "cipher": "ssl_cipher"}
 
 
@@ -42,19 +37,23 @@ class ConnectorDriver(Driver):
         cursor = importlib.import_module("mysql.connector.cursor")
         self._cursor_classes = {
             importlib.import_module("mysql.connector.connection").MySQLConnection: (
-                _tuple_rows(cursor.MySQLCursorBuffered)
+                _mysqldb_like(cursor.MySQLCursorBuffered)
             )
         }
         if getattr(dbapi, "HAVE_CEXT", False):
             connection_cext = importlib.import_module("mysql.connector.connection_cext")
             cursor_cext = importlib.import_module("mysql.connector.cursor_cext")
             self._cursor_classes[connection_cext.CMySQLConnection] = (
-                _tuple_rows(cursor_cext.CMySQLCursorBuffered)
+                _mysqldb_like(cursor_cext.CMySQLCursorBuffered)
             )
         # The connector's own Django backend has the converter Django needs
-        # (TIME as datetime.time, SafeString parameters).
+        # (TIME as datetime.time, SafeString parameters); add what it lacks.
         django_base = importlib.import_module("mysql.connector.django.base")
-        self._converter_class = django_base.DjangoMySQLConverter
+        self._converter_class = type(
+            "MySQLdbLikeConverter", (django_base.DjangoMySQLConverter,),
+            {"_uuid_to_mysql": _uuid_to_mysql},
+        )
+        self._error_classes = _mysqlclient_error_classes(dbapi)
 
     @classmethod
     def version_of(cls, dbapi: types.ModuleType) -> tuple[int, ...]:
@@ -160,32 +159,31 @@ class ConnectorDriver(Driver):
         return getattr(exc, "errno", None)
 
     def translate_error(self, exc: BaseException) -> BaseException:
-        # mysqlclient raises OperationalError for every client-side error
-        # (CR_*, 2000-2999: can't connect, unknown host, lost connection, ...)
-        # and for the server refusing a connection; the connector raises
-        # InterfaceError or ProgrammingError for several of them. Code that
-        # catches Django's OperationalError for "database unavailable" must
-        # see the same class whatever the driver.
+        # The connector picks the class from the SQLSTATE, mysqlclient from the
+        # error code: a deadlock (1213) is InternalError here, OperationalError
+        # there; an out-of-range value (1690) DataError here, OperationalError
+        # there (which Django turns into IntegrityError); access denied is
+        # ProgrammingError here. And mysqlclient raises OperationalError for
+        # every client-side error (CR_*, 2000-2999: can't connect, unknown host,
+        # lost connection), where the connector often raises InterfaceError.
+        # The connector's own errors (negative codes) stay as they are: its
+        # disconnect detection reads those.
         errno = getattr(exc, "errno", None)
         if not isinstance(exc, self.dbapi.Error) or not isinstance(errno, int):
             return exc
         if errno == TLS_ERROR_CODE and "support" in str(exc):
             # Its own "server doesn't support" TLS (VERIFY_* modes): the message
             # connect() gives for REQUIRED, naming the settings and the fix.
-            translated = self.dbapi.OperationalError(msg=TLS_UNAVAILABLE, errno=errno)
-        elif (
-            isinstance(exc, self.dbapi.InterfaceError)
-            and _CLIENT_ERRORS[0] <= errno <= _CLIENT_ERRORS[1]
-        ) or (
-            # Classed by SQLSTATE ('28000', '42000') the connector makes these
-            # ProgrammingError; for mysqlclient they are OperationalError.
-            errno in _CONNECT_REFUSALS and not isinstance(exc, self.dbapi.OperationalError)
-        ):
-            translated = self.dbapi.OperationalError(
-                msg=exc.msg, errno=errno, sqlstate=exc.sqlstate
-            )
+            cls, msg = self.dbapi.OperationalError, TLS_UNAVAILABLE
+        elif _CLIENT_ERRORS[0] <= errno <= _CLIENT_ERRORS[1]:
+            cls, msg = self.dbapi.OperationalError, exc.msg
+        elif 1000 <= errno < 2000 or errno >= 3000:
+            cls, msg = self._error_classes.get(errno, self.dbapi.OperationalError), exc.msg
         else:
             return exc
+        if type(exc) is cls and msg == exc.msg:
+            return exc
+        translated = cls(msg=msg, errno=errno, sqlstate=exc.sqlstate)
         translated.__cause__ = exc
         return translated
 
@@ -194,10 +192,13 @@ class ConnectorDriver(Driver):
         literal = converter.quote(
             converter.escape(converter.to_mysql(value), connection.sql_mode)
         )
-        if isinstance(literal, bytes):
-            literal = literal.decode(errors="surrogateescape")
+        # quote() gives bytes, or a bytearray for strings, bytes and NULL.
+        if isinstance(literal, (bytes, bytearray)):
+            literal = bytes(literal).decode(errors="surrogateescape")
         if isinstance(value, (bytes, bytearray)):
             return literal.encode(errors="surrogateescape")
+        if isinstance(value, Decimal):
+            literal = format(value, "f")  # mysqlclient: a number, not a quoted string
         return mysqlclient_shaped(value, literal)
 
     def is_disconnect(self, exc: BaseException) -> bool:
@@ -224,14 +225,22 @@ class ConnectorDriver(Driver):
         return bool(connection.cmd_reset_connection())
 
 
-def _tuple_rows(cursor_class: type) -> type:
-    """The cursor class, returning row batches as tuples as MySQLdb does.
-
-    Django stops iterating when fetchmany() returns its backend's empty value,
-    which for MySQL is ``()``; the connector returns ``[]``.
-    """
+def _mysqldb_like(cursor_class: type) -> type:
+    """The cursor class, behaving as MySQLdb's where Django relies on it."""
 
     class Cursor(cursor_class):
+        def execute(self, operation, params=None, *args, **kwargs):
+            if params is not None:
+                # mysqlclient's rule, which Django's SQL is written for: given
+                # parameters (even none), the statement is a %-format string, so
+                # "%%" is a literal "%". The connector replaces only "%s",
+                # leaving "%%" as is and reading "%%s" as a placeholder.
+                operation = _interpolate(self._connection, operation, params)
+                params = None
+            return super().execute(operation, params, *args, **kwargs)
+
+        # Django stops iterating when fetchmany() returns its backend's empty
+        # value, which for MySQL is ``()``; the connector returns ``[]``.
         def fetchmany(self, size=None):
             # The connector's buffered fetchmany() calls fetchone() `size` times
             # even past the last row: Django's two fetchmany(100) per query made
@@ -250,6 +259,70 @@ def _tuple_rows(cursor_class: type) -> type:
 
     Cursor.__name__ = Cursor.__qualname__ = cursor_class.__name__
     return Cursor
+
+
+def _interpolate(connection: Any, operation: str | bytes, params: Any) -> bytes:
+    """``operation % params`` with each parameter as a SQL literal, as mysqlclient does."""
+    converter, sql_mode = connection.converter, connection.sql_mode
+
+    def literal(value: Any) -> bytes:
+        escaped = converter.escape(converter.to_mysql(value), sql_mode)
+        return bytes(escaped if isinstance(value, Decimal) else converter.quote(escaped))
+
+    if isinstance(operation, str):
+        operation = operation.encode(connection.python_charset)
+    try:
+        if isinstance(params, Mapping):
+            literals: Any = {key.encode(): literal(value) for key, value in params.items()}
+        else:
+            literals = tuple(literal(value) for value in params)
+        return operation % literals
+    except (TypeError, ValueError, KeyError) as exc:
+        errors = importlib.import_module("mysql.connector.errors")
+        raise errors.ProgrammingError(f"Failed processing parameters; {exc}") from exc
+
+
+def _uuid_to_mysql(self: Any, value: Any) -> bytes:
+    # As mysqlclient sends a UUID (str()); MariaDB 10.7+ has a UUID column
+    # type, for which Django passes uuid.UUID values straight to the driver.
+    return str(value).encode()
+
+
+def _mysqlclient_error_classes(dbapi: types.ModuleType) -> dict[int, type]:
+    """Error code -> the exception class mysqlclient raises for it.
+
+    mysqlclient's table (``_mysql_Exception()`` in its ``_mysql.c``); other
+    codes are OperationalError.
+    """
+    codes = importlib.import_module("mysql.connector.errorcode")
+    groups = {
+        dbapi.ProgrammingError: (
+            "ER_DB_CREATE_EXISTS ER_SYNTAX_ERROR ER_PARSE_ERROR ER_NO_SUCH_TABLE "
+            "ER_WRONG_DB_NAME ER_WRONG_TABLE_NAME ER_FIELD_SPECIFIED_TWICE "
+            "ER_INVALID_GROUP_FUNC_USE ER_UNSUPPORTED_EXTENSION ER_TABLE_MUST_HAVE_COLUMNS "
+            "ER_CANT_DO_THIS_DURING_AN_TRANSACTION"
+        ),
+        dbapi.DataError: (
+            "WARN_DATA_TRUNCATED ER_WARN_NULL_TO_NOTNULL ER_WARN_DATA_OUT_OF_RANGE "
+            "ER_NO_DEFAULT ER_PRIMARY_CANT_HAVE_NULL ER_DATA_TOO_LONG "
+            "ER_DATETIME_FUNCTION_OVERFLOW"
+        ),
+        dbapi.IntegrityError: (
+            "ER_DUP_ENTRY ER_DUP_UNIQUE ER_NO_REFERENCED_ROW ER_NO_REFERENCED_ROW_2 "
+            "ER_ROW_IS_REFERENCED ER_ROW_IS_REFERENCED_2 ER_CANNOT_ADD_FOREIGN "
+            "ER_NO_DEFAULT_FOR_FIELD ER_BAD_NULL_ERROR"
+        ),
+        dbapi.NotSupportedError: (
+            "ER_WARNING_NOT_COMPLETE_ROLLBACK ER_NOT_SUPPORTED_YET ER_FEATURE_DISABLED "
+            "ER_UNKNOWN_STORAGE_ENGINE"
+        ),
+    }
+    return {
+        getattr(codes, name): cls
+        for cls, names in groups.items()
+        for name in names.split()
+        if hasattr(codes, name)
+    }
 
 
 def _bits(flags: int):

@@ -37,7 +37,6 @@ class PyMySQLDriver(MySQLClientDriver):
     def __init__(self, dbapi: types.ModuleType) -> None:
         super().__init__(dbapi)
         self._multi_statements = dbapi.constants.CLIENT.MULTI_STATEMENTS
-        self._in_trans = dbapi.constants.SERVER_STATUS.SERVER_STATUS_IN_TRANS
 
     @classmethod
     def version_of(cls, dbapi: types.ModuleType) -> tuple[int, ...]:
@@ -110,6 +109,8 @@ class PyMySQLDriver(MySQLClientDriver):
         sock = connection._sock
         return sock.fileno() if sock is not None else None
 
-    def in_transaction(self, connection: Any) -> bool | None:
-        status = connection.server_status
-        return None if status is None else bool(status & self._in_trans)
+    # in_transaction() stays unknown, as for mysqlclient: PyMySQL updates
+    # server_status from OK packets only, not from the packet that ends a result
+    # set, so a transaction whose statements all returned rows (SELECT ... FOR
+    # UPDATE, INSERT ... RETURNING) looks closed and would go back to the pool
+    # open, locks and all.

@@ -69,6 +69,7 @@ class CursorWrapper(mysql_base.CursorWrapper):
     def _raise(self, exc: BaseException):
         if self.checkout is not None:
             self.checkout.note_error(exc)
+        exc = self.driver.translate_error(exc)
         if (
             isinstance(exc, self.driver.dbapi.OperationalError)
             and self.driver.error_code(exc) in self.codes_for_integrityerror
@@ -102,6 +103,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         self._checkout: pools.PooledConnection | None = None
         self._pool: pools.ConnectionPool | None = None
         self._binding: _Binding | None = None
+        # Set by a checkout whose connection init_connection_state() already set up.
+        self._session_ready = False
 
     # ----- the driver, in place of MySQLdb ------------------------------------
 
@@ -184,15 +187,17 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             )
         self._pool = pool
         self._checkout = pool.checkout(owner=self)
+        self._session_ready = bool(self._checkout.info.get(pools.INITIALIZED))
         return self._checkout.connection
 
     def init_connection_state(self) -> None:
-        checkout = self._checkout
-        if checkout is not None and checkout.info.get(pools.INITIALIZED):
-            # This physical connection already has the session state below.
-            BaseDatabaseWrapper.init_connection_state(self)
-            return
         BaseDatabaseWrapper.init_connection_state(self)
+        checkout = self._checkout
+        if self._session_ready:
+            # connect() on a physical connection that already has the session
+            # state below. A later, explicit call applies it again.
+            self._session_ready = False
+            return
         statements = []
         if self.features.is_sql_auto_is_null_enabled:
             statements.append("SET SQL_AUTO_IS_NULL = 0")
@@ -201,16 +206,14 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
                 f"SET SESSION TRANSACTION ISOLATION LEVEL {self.isolation_level.upper()}"
             )
         if statements:
-            with self.wrap_database_errors:
-                # Straight on the driver: these are the pool's own settings, not
-                # changes a request made, and one statement each needs no
-                # multi-statement support.
-                cursor = self.driver.cursor(self.connection)
-                try:
-                    for statement in statements:
-                        cursor.execute(statement)
-                finally:
-                    cursor.close()
+            # A cursor that doesn't tell the checkout: these are the pool's own
+            # settings, not changes a request made. Still Django's cursor, so
+            # they show in connection.queries like stock Django's. One statement
+            # each needs no multi-statement support.
+            raw = CursorWrapper(self.driver.cursor(self.connection), self.driver, None)
+            with self._prepare_cursor(raw) as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
         if checkout is not None:
             checkout.info[pools.INITIALIZED] = True
 
@@ -256,6 +259,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             self.driver.set_autocommit(self.connection, autocommit)
 
     def is_usable(self) -> bool:
+        if self.connection is None:
+            return False  # _close() gave it back to the pool
         try:
             self.driver.ping(self.connection)
         except self.Database.Error:
