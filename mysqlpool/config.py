@@ -187,12 +187,13 @@ def _usable_pool_class(cls: Any) -> bool:
     )
 
 
-def pool_config(alias: str, settings_dict: Mapping[str, Any]) -> PoolConfig | None:
+def pool_config(alias: str, settings_dict: Mapping[str, Any], *,
+                check_conn_max_age: bool = True) -> PoolConfig | None:
     """The pool settings for ``alias``; None when ``OPTIONS["pool"]`` is False.
 
     Raises ImproperlyConfigured listing every problem found.
     """
-    problems = list(_problems(alias, settings_dict))
+    problems = list(_problems(alias, settings_dict, check_conn_max_age))
     if problems:
         raise ImproperlyConfigured("\n".join(problems))
     return _build(alias, settings_dict)
@@ -207,7 +208,8 @@ def _pool_option(settings_dict: Mapping[str, Any]) -> Any:
     return (settings_dict.get("OPTIONS") or {}).get("pool", True)
 
 
-def _problems(alias: str, settings_dict: Mapping[str, Any]) -> Iterator[str]:
+def _problems(alias: str, settings_dict: Mapping[str, Any],
+              check_conn_max_age: bool = True) -> Iterator[str]:
     where = f"DATABASES[{alias!r}]"
     option = _pool_option(settings_dict)
     if option is False:
@@ -220,7 +222,7 @@ def _problems(alias: str, settings_dict: Mapping[str, Any]) -> Iterator[str]:
         )
         return
     max_age = settings_dict.get("CONN_MAX_AGE", 0)
-    if max_age != 0:
+    if check_conn_max_age and max_age != 0:
         yield (
             f"{where}['CONN_MAX_AGE'] = {shown(max_age)}: a pooled alias returns its "
             "connection to the pool at the end of each request, so persistent "

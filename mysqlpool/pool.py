@@ -43,6 +43,7 @@ LAST_USED = "mysqlpool.last_used"
 INITIALIZED = "mysqlpool.initialized"
 RELEASED = "mysqlpool.released"
 EXPECTED = "mysqlpool.expected_invalidation"
+FAILURE = "mysqlpool.failure"
 # A poll object registered on the connection's socket, made once per connection.
 POLLER = "mysqlpool.poller"
 
@@ -278,8 +279,9 @@ class ConnectionPool:
             # so that INFO stays quiet unless something went wrong.
             logger.debug("Replacing a connection of %r: %s", self.alias, expected)
         else:
+            failure = record.info.pop(FAILURE, None) if record is not None else None
             logger.info("Replacing a connection of %r: %s", self.alias,
-                        exception or "it lost its server connection")
+                        exception or failure or "it lost its server connection")
 
     # ----- state ------------------------------------------------------------
 
@@ -446,7 +448,8 @@ class PooledConnection:
         self.info = fairy.info
         self.owner = weakref.ref(owner) if owner is not None else None
         self.effects = session.CLEAN
-        self.broken = False
+        #: Why the connection must not be reused, once that is known.
+        self.broken: str | None = None
         self.checked_out_at = time.monotonic()
         self.leak_reported = False
         self.stack = (
@@ -462,7 +465,7 @@ class PooledConnection:
 
     def note_error(self, exc: BaseException) -> None:
         if self.pool.driver.is_disconnect(exc):
-            self.broken = True
+            self.broken = "it lost its server connection"
 
     def release(self, autocommit: bool = True, *, abandoned: bool = False) -> None:
         """Return the connection, leaving no transaction or session state behind."""
@@ -487,7 +490,7 @@ class PooledConnection:
             _invalidate(fairy, None, expected="its thread ended holding it")
             return
         if self.broken:
-            _invalidate(fairy, None)
+            _invalidate(fairy, None, failure=self.broken)
             return
         if pool.retired:
             _invalidate(fairy, None, expected="its pool was closed or its settings changed")
@@ -543,14 +546,18 @@ class PooledConnection:
         self.release(abandoned=True)
 
 
-def _invalidate(fairy: Any, exc: BaseException | None, expected: str | None = None) -> None:
+def _invalidate(fairy: Any, exc: BaseException | None, expected: str | None = None,
+                failure: str | None = None) -> None:
     """Close the physical connection; its pool slot opens a new one when needed.
 
-    ``expected`` says why, when that is part of normal operation.
+    ``expected`` says why, when that is part of normal operation; ``failure``
+    says what went wrong when there is no exception to tell.
     """
     fairy.info[RELEASED] = True
     if expected:
         fairy.info[EXPECTED] = expected
+    if failure:
+        fairy.info[FAILURE] = failure
     fairy.invalidate(exc)
 
 

@@ -105,6 +105,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         self._binding: _Binding | None = None
         # Set by a checkout whose connection init_connection_state() already set up.
         self._session_ready = False
+        self._conn_max_age_checked = False
+        self._failed_health_check = False
 
     # ----- the driver, in place of MySQLdb ------------------------------------
 
@@ -142,7 +144,16 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         driver = get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None))
         config = None
         if self.alias != NO_DB_ALIAS:  # Django's short-lived connection without a database
-            config = pool_config(self.alias, self.settings_dict)
+            # CONN_MAX_AGE counts at this connection's first connect, as it
+            # does when Django's PostgreSQL pool is created. Set later on a
+            # live connection, as Django's own tests do, it gets Django's
+            # persistent-connection behaviour: the checkout is held across
+            # requests until close().
+            config = pool_config(
+                self.alias, self.settings_dict,
+                check_conn_max_age=not self._conn_max_age_checked,
+            )
+            self._conn_max_age_checked = True
         params = super().get_connection_params()
         params.pop("pool", None)  # our OPTIONS key, not the driver's
         if params.get("conv") is mysql_base.django_conversions:
@@ -222,11 +233,22 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         if checkout is None:
             return super()._close()
         self._checkout = None
+        if self._failed_health_check:
+            checkout.broken = "it failed Django's health check (CONN_HEALTH_CHECKS)"
         # As Django's PostgreSQL pool does: the connection is gone from this
         # wrapper even inside an atomic block (Django then refuses to reconnect).
         self.connection = None
         with self.wrap_database_errors:
             checkout.release(autocommit=self.autocommit)
+
+    def close_if_health_check_failed(self) -> None:
+        # Django closes here only a connection that failed is_usable(): a
+        # broken one, which must not go back to the pool for the next request.
+        self._failed_health_check = True
+        try:
+            super().close_if_health_check_failed()
+        finally:
+            self._failed_health_check = False
 
     def forget_inherited_connection(self, checkout: pools.PooledConnection) -> None:
         """In a forked child: drop the parent's connection without touching it."""
