@@ -79,7 +79,7 @@ def test_expected_failures_file_needs_a_reason_per_test(tmp_path):
 
 def test_checked_in_lists_parse():
     harness = Path(__file__).parent / "djangosuite"
-    for path in [harness / "excluded.txt", *(harness / "expected_failures").glob("*.txt")]:
+    for path in [harness / "run_alone.txt", *(harness / "expected_failures").glob("*.txt")]:
         run.read_expected(path)
 
 
@@ -159,7 +159,7 @@ def test_a_worker_sends_an_unpicklable_failure_as_text():
     assert "Unpicklable: the message" in str(exc_value)
 
 
-def test_an_excluded_test_the_run_no_longer_finds_fails_the_run():
+def test_a_run_alone_test_the_run_no_longer_finds_fails_the_run():
     found = {"outcomes": {}, "collected": [], "details": {}, "excluded": ["a.T.test_1"]}
     assert run.compare(found, {}, {"a.T.test_1": "timing"}).ok
     gone = {**found, "excluded": []}

@@ -26,7 +26,8 @@ from django.test.runner import (
 )
 
 REPORT_VARIABLE = "DJANGOSUITE_REPORT"
-#: Ids of tests to leave out, separated by whitespace (run.py passes excluded.txt).
+#: Ids of tests to leave out, separated by whitespace (run.py passes run_alone.txt,
+#: whose tests it runs afterwards by themselves).
 EXCLUDE_VARIABLE = "DJANGOSUITE_EXCLUDE"
 
 PASSED = "passed"

@@ -3,7 +3,8 @@
 
 Downloads the source distribution of the installed Django (its wheel has no
 tests), unpacks ``tests/`` under ``.djangosuite/`` in the checkout, and runs
-``runtests.py`` there with ``djangosuite_settings``. Then compares each test's
+``runtests.py`` there with ``djangosuite_settings``; the few tests of
+``run_alone.txt`` run afterwards, by themselves. Then compares each test's
 outcome with ``expected_failures/<driver>.txt``: the run fails when a test that
 is not listed fails, and when a listed test passes, so the list only shrinks.
 
@@ -104,10 +105,10 @@ class Verdict:
 
 
 def compare(report: dict, expected: dict[str, str],
-            excluded: dict[str, str] | None = None) -> Verdict:
+            run_alone: dict[str, str] | None = None) -> Verdict:
     """Sort each outcome in ``report`` against the ``expected`` failures.
 
-    A test in ``excluded`` that the run did not find to leave out is stale.
+    A test in ``run_alone`` that the main run did not find to leave out is stale.
     """
     verdict = Verdict()
     outcomes: dict[str, str] = report["outcomes"]
@@ -127,7 +128,7 @@ def compare(report: dict, expected: dict[str, str],
             raise ValueError(f"unknown outcome {outcome!r} for {test}")
     verdict.stale.extend(sorted(test for test in expected if test not in outcomes))
     left_out = set(report.get("excluded", ()))
-    verdict.stale.extend(sorted(test for test in excluded or () if test not in left_out))
+    verdict.stale.extend(sorted(test for test in run_alone or () if test not in left_out))
     # A class- or module-level error stands for the tests it kept from running.
     failed_fixtures = {
         test.rpartition(".")[0] for test in outcomes
@@ -197,6 +198,24 @@ def run_django_tests(tests_dir: Path, driver: str, apps: list[str], parallel: in
     return subprocess.run(command, cwd=tests_dir, env=env).returncode
 
 
+def run_and_read(tests_dir: Path, driver: str, labels: list[str], parallel: int,
+                 report_path: Path, extra: list[str], exclude: list[str]) -> dict | None:
+    """Run ``labels`` and return the runner's report; None if the run broke."""
+    try:
+        exit_code = run_django_tests(
+            tests_dir, driver, labels, parallel, report_path, extra, exclude
+        )
+        try:
+            # Written only when runtests.py got through its teardown.
+            return json.loads(report_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            print(f"\ndjangosuite: runtests.py exited with {exit_code} without "
+                  "finishing its run", file=sys.stderr)
+            return None
+    finally:
+        report_path.unlink(missing_ok=True)
+
+
 # ----- main ------------------------------------------------------------------------
 
 
@@ -248,9 +267,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"{test} is listed in more than one of {expected_paths}")
             reasons[test] = f"{reason} ({path.name})"
     expected = reasons
-    excluded = {
-        test: f"{reason} (excluded.txt)"
-        for test, reason in read_expected(HARNESS_DIR / "excluded.txt").items()
+    run_alone = {
+        test: f"{reason} (run_alone.txt)"
+        for test, reason in read_expected(HARNESS_DIR / "run_alone.txt").items()
     }
     if options.apps:
         # Only what was asked for ran: listed tests elsewhere are not stale.
@@ -258,41 +277,44 @@ def main(argv: list[str] | None = None) -> int:
             return any(test == app or test.startswith(app + ".") for app in options.apps)
 
         expected = {test: reason for test, reason in expected.items() if asked(test)}
-        excluded = {test: reason for test, reason in excluded.items() if asked(test)}
+        run_alone = {test: reason for test, reason in run_alone.items() if asked(test)}
 
     version = importlib.metadata.version("django")
     tests_dir = django_tests(version, options.work_dir)
     report_path = options.work_dir / f"report-{options.driver}-{os.getpid()}.json"
     started = time.monotonic()
-    try:
-        exit_code = run_django_tests(
-            tests_dir, options.driver, options.apps or APPS, options.parallel, report_path,
-            options.runtests_arg, list(excluded),
+    report = run_and_read(
+        tests_dir, options.driver, options.apps or APPS, options.parallel, report_path,
+        options.runtests_arg, list(run_alone),
+    )
+    if report is None:
+        return 2
+    if run_alone and report["excluded"]:
+        alone = run_and_read(
+            tests_dir, options.driver, report["excluded"], 1, report_path,
+            options.runtests_arg, [],
         )
-        elapsed = time.monotonic() - started
-        try:
-            # Written only when runtests.py got through its teardown.
-            report = json.loads(report_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            print(f"\ndjangosuite: runtests.py exited with {exit_code} without "
-                  "finishing its run", file=sys.stderr)
-            return exit_code or 2
-    finally:
-        report_path.unlink(missing_ok=True)
+        if alone is None:
+            return 2
+        for key in ("outcomes", "details"):
+            report[key].update(alone[key])
+        report["collected"] += alone["collected"]
+    elapsed = time.monotonic() - started
 
-    verdict = compare(report, expected, excluded)
-    print_list("Not run, as excluded.txt says", report.get("excluded", []), report, excluded)
+    verdict = compare(report, expected, run_alone)
+    print_list("Run by themselves, as run_alone.txt says", report.get("excluded", []),
+               report, run_alone)
     print_list("Failed as listed", verdict.listed_failed, report, reasons)
     print_list("FAILED, not listed", verdict.unexpected, report)
     print_list("PASSED but listed: remove from the list", verdict.fixed, report, reasons)
     print_list("Listed but skipped or not run: remove from the list", verdict.stale,
-               report, {**reasons, **excluded})
+               report, {**reasons, **run_alone})
     print_list("Collected but never reported", verdict.unreported, report)
     print(
         f"\ndjangosuite: Django {version}, driver {options.driver}: "
         f"{len(report['outcomes'])} tests in {elapsed:.0f} s, "
         f"{len(verdict.listed_failed)} failed as listed, "
-        f"{len(report.get('excluded', []))} excluded"
+        f"{len(report.get('excluded', []))} of them run alone"
     )
     failed = len(verdict.unexpected) + len(verdict.fixed) + len(verdict.stale) + len(
         verdict.unreported
