@@ -242,6 +242,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             checkout.release(autocommit=self.autocommit)
 
     def close_if_health_check_failed(self) -> None:
+        if not self.health_check_enabled:
+            return  # as Django's method would, without the bookkeeping below
         # Django closes here only a connection that failed is_usable(): a
         # broken one, which must not go back to the pool for the next request.
         self._failed_health_check = True
