@@ -84,6 +84,8 @@ class DatabaseErrorWrapper(utils.DatabaseErrorWrapper):
     mysqlclient's (so every driver gives Django the same classes)."""
 
     def __exit__(self, exc_type, exc_value, traceback):
+        if exc_type is None:
+            return None  # the common case, seven times a request: skip the super() call
         if exc_value is not None:
             translated = self.wrapper.driver.translate_error(exc_value)
             if translated is not exc_value:
