@@ -7,7 +7,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .base import mysqlclient_shaped, normalized_tls
+from .base import mysqlclient_shaped
 from .mysqlclient import MySQLClientDriver
 
 # mysqlclient's ssl_mode values, as PyMySQL's own connect arguments.
@@ -54,16 +54,10 @@ class PyMySQLDriver(MySQLClientDriver):
         }
 
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        params = normalized_tls(params)
-        ssl_mode = params.pop("ssl_mode", None)
-        if ssl_mode is not None:
-            mode = str(ssl_mode).upper()
-            try:
-                tls = _SSL_MODES[mode]
-            except KeyError:
-                raise ValueError(
-                    f"ssl_mode={ssl_mode!r} is not one of {', '.join(_SSL_MODES)}"
-                ) from None
+        params = super().connect_params(params)  # ssl_mode checked and upper-cased
+        mode = params.pop("ssl_mode", None)
+        if mode is not None:
+            tls = _SSL_MODES[mode]
             user_ssl = params.get("ssl")
             if isinstance(user_ssl, dict) and user_ssl and mode in _SSL_DICT_MODES:
                 params["ssl"] = {**user_ssl, **_SSL_DICT_MODES[mode]}
