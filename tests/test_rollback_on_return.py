@@ -2,8 +2,9 @@
 else can be affected: its row locks are released and its changes are gone.
 
 mysqlpool sends ROLLBACK on return only when a transaction may be open (the
-driver's status flag, or for mysqlclient what the statements and Django's
-autocommit state say), so these tests check that it is never skipped then.
+server's status flag with mysql-connector; with mysqlclient and PyMySQL what the
+statements and Django's autocommit state say), so these tests check that it is
+never skipped then.
 """
 
 import pytest
