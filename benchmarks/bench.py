@@ -77,7 +77,6 @@ BENCH_USER = "mysqlpool_bench"
 BENCH_PASSWORD = "mysqlpool-bench"
 
 URL_VARIABLES = ("MYSQLPOOL_BENCH_URL", "MYSQLPOOL_TEST_URL")
-DEFAULT_URL = "mysql://root@127.0.0.1:3306/"
 
 MODES = {
     # rounds: each case runs this many times, interleaved with the other cases
@@ -109,6 +108,20 @@ class Server:
             user=unquote(parts.username or "root"),
             password=unquote(parts.password or ""),
         )
+
+
+def open_server(url: str | None) -> Server:
+    """The server at ``url``; without one, a throwaway mariadbd for this run only
+    (the test suite's, from the local binaries; stopped and removed at exit)."""
+    if url:
+        return Server.from_url(url)
+    from tests.server import ThrowawayServer
+
+    throwaway = ThrowawayServer()
+    throwaway.start()
+    print(f"No --url, ${' or $'.join(URL_VARIABLES)}: started a throwaway mariadbd "
+          f"on port {throwaway.port}", flush=True)
+    return Server("127.0.0.1", throwaway.port, "root", "")
 
 
 def admin_connection(server: Server) -> Any:
@@ -163,6 +176,15 @@ def prepare_server(server: Server) -> str:
         )
         query(connection, f"GRANT ALL PRIVILEGES ON `{BENCH_DATABASE}`.* TO '{BENCH_USER}'@'%'")
         return str(version)
+    finally:
+        connection.close()
+
+
+def remove_user(server: Server) -> None:
+    """Drop the benchmark's account: a fixed password must not outlive the run."""
+    connection = admin_connection(server)
+    try:
+        query(connection, f"DROP USER IF EXISTS '{BENCH_USER}'@'%'")
     finally:
         connection.close()
 
@@ -624,9 +646,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="one short round per case (about a minute in all)")
     parser.add_argument("--url", default=next(
-        (os.environ[v] for v in URL_VARIABLES if os.environ.get(v)), DEFAULT_URL),
+        (os.environ[v] for v in URL_VARIABLES if os.environ.get(v)), None),
         help="admin account of the server, mysql://user:password@host:port/ "
-        f"(default: ${' or $'.join(URL_VARIABLES)} or {DEFAULT_URL})")
+        f"(default: ${' or $'.join(URL_VARIABLES)}; without one, a throwaway "
+        "mariadbd is started from the local binaries and removed afterwards)")
     parser.add_argument("--drivers", default=",".join(DRIVERS),
                         help="comma-separated; default: all three")
     parser.add_argument("--cases", default=",".join(CASES),
@@ -661,8 +684,17 @@ def main(argv: list[str] | None = None) -> int:
         if wrong:
             parser.error(f"unknown {name} {', '.join(wrong)}; choose among {', '.join(valid)}")
 
-    server = Server.from_url(args.url)
+    server = open_server(args.url)
     server_version = prepare_server(server)
+    try:
+        return measure(args, mode, drivers, cases, threads, server, server_version)
+    finally:
+        remove_user(server)
+
+
+def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: list[str],
+            threads: list[int], server: Server, server_version: str) -> int:
+    """Run every case, print the table and write the JSON report; the exit status."""
     sampler = ConnectionSampler(server)
     started = time.monotonic()
     print(
@@ -773,8 +805,15 @@ def print_failures(failures: list[dict], stream: Any) -> None:
 
 def profile(args: argparse.Namespace) -> int:
     """Where a request's time goes, per driver and case: cProfile, one thread."""
-    server = Server.from_url(args.url)
+    server = open_server(args.url)
     prepare_server(server)
+    try:
+        return profile_cases(args, server)
+    finally:
+        remove_user(server)
+
+
+def profile_cases(args: argparse.Namespace, server: Server) -> int:
     drivers = [d for d in args.drivers.split(",") if d]
     cases = [c for c in args.cases.split(",") if c]
     if args.cases == ",".join(CASES):

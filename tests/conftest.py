@@ -6,7 +6,15 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
+from tests import users
 from tests.users import admin_connection
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    # The run's users go with it (a throwaway server goes anyway).
+    if users.OWNS_RUN and getattr(settings, "SERVER", None) is not None:
+        with contextlib.suppress(Exception):
+            users.drop_users(settings.SERVER)
 
 
 class Admin:
