@@ -36,12 +36,25 @@ def stats() -> dict[str, dict[str, Any]]:
     return {pool.alias: pool.snapshot() for pool in pools()}
 
 
-def _close_connections() -> None:
+def _busy_connections() -> set[str]:
+    """Aliases whose connection the caller is in the middle of using: inside an
+    atomic block, or with autocommit turned off (transaction.set_autocommit)."""
+    from django.db import connections
+
+    return {
+        connection.alias for connection in connections.all(initialized_only=True)
+        if connection.in_atomic_block
+        or (connection.connection is not None and not connection.autocommit)
+    }
+
+
+def _close_connections(leave: set[str] = frozenset()) -> None:
     from django.db import connections
 
     for connection in connections.all(initialized_only=True):
-        # A connection inside an atomic block belongs to the code around us.
-        if not connection.in_atomic_block:
+        # A connection inside an atomic block belongs to the code around us;
+        # so does one the caller was using when the function was called.
+        if connection.alias not in leave and not connection.in_atomic_block:
             connection.close()
 
 
@@ -49,28 +62,61 @@ def auto_close_db(func: F) -> F:
     """Return every alias's connection to its pool when ``func`` returns or raises.
 
     For code Django's request cycle doesn't cover: threads, workers, daemons.
-    Works on plain and ``async def`` functions.
+    Works on plain functions, generators, and ``async def`` functions and
+    generators (connections go back when the generator is exhausted or closed).
+    Connections the caller was using (inside ``atomic()``, or with autocommit
+    turned off) are left to the caller.
     """
+    if inspect.isasyncgenfunction(func):
+        from asgiref.sync import sync_to_async
+
+        @functools.wraps(func)
+        async def async_generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+            leave = await sync_to_async(_busy_connections, thread_sensitive=True)()
+            try:
+                async for item in func(*args, **kwargs):
+                    yield item
+            finally:
+                await sync_to_async(_close_connections, thread_sensitive=True)(leave)
+
+        return async_generator_wrapper  # type: ignore[return-value]
+
     if inspect.iscoroutinefunction(func):
         from asgiref.sync import sync_to_async
 
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            # Django runs async ORM calls in its thread-sensitive executor;
+            # their connections live there, so look at them and close them there.
+            leave = await sync_to_async(_busy_connections, thread_sensitive=True)()
             try:
                 return await func(*args, **kwargs)
             finally:
-                # Django runs async ORM calls in its thread-sensitive executor;
-                # their connections live there, so close them there.
-                await sync_to_async(_close_connections, thread_sensitive=True)()
+                await sync_to_async(_close_connections, thread_sensitive=True)(leave)
 
         return async_wrapper  # type: ignore[return-value]
 
+    if inspect.isgeneratorfunction(func):
+
+        @functools.wraps(func)
+        def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+            # Runs when iteration starts, not when the generator is made: its
+            # body uses the connections, so they go back only after it ends.
+            leave = _busy_connections()
+            try:
+                return (yield from func(*args, **kwargs))
+            finally:
+                _close_connections(leave)
+
+        return generator_wrapper  # type: ignore[return-value]
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        leave = _busy_connections()
         try:
             return func(*args, **kwargs)
         finally:
-            _close_connections()
+            _close_connections(leave)
 
     return wrapper  # type: ignore[return-value]
 

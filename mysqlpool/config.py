@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import numbers
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -87,11 +88,13 @@ def _seconds(allow_none: bool = False, allow_minus_one: bool = False, minimum: f
             return None
         if allow_minus_one and value == -1 and not isinstance(value, bool):
             return None
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and (
-            value >= minimum if inclusive else value > minimum
+        ok = (
+            isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value)
+            and (value >= minimum if inclusive else value > minimum)
         )
         if not ok:
-            valid = f"a number of seconds {'>=' if inclusive else '>'} {minimum}"
+            valid = f"a finite number of seconds {'>=' if inclusive else '>'} {minimum}"
             if allow_minus_one:
                 valid += " (or -1 for never)"
             if allow_none:
@@ -147,6 +150,16 @@ def pool_class_arguments(pool_class: type) -> set[str]:
     return names - _INTERNAL
 
 
+# Pool classes that cannot be used safely under Django's one-connection-per-thread
+# model, and why (each is also refused in its subclasses).
+_UNSAFE_CLASSES = {
+    sa_pool.StaticPool: "it hands one DB-API connection to every thread at once, so "
+    "two threads' statements and transactions interleave on it",
+    sa_pool.SingletonThreadPool: "past pool_size it closes connections other threads "
+    "are still using",
+}
+
+
 def resolve_pool_class(value: Any) -> type[sa_pool.Pool]:
     """``MYSQLPOOL_BACKEND``: a class name in ``sqlalchemy.pool``, a dotted path or a class."""
     builtin = sorted(
@@ -174,8 +187,21 @@ def resolve_pool_class(value: Any) -> type[sa_pool.Pool]:
         reason = "is not a SQLAlchemy pool class"
         if isinstance(cls, type) and issubclass(cls, sa_pool.Pool):
             reason = "is an asyncio pool, which Django's synchronous drivers cannot use"
+        unsafe = _unsafe_reason(cls)
+        if unsafe:
+            reason = (f"cannot be used with Django's threads: {unsafe}. For a single "
+                      "connection per process, use QueuePool with "
+                      "MYSQLPOOL_ARGUMENTS = {'pool_size': 1, 'max_overflow': 0}")
         raise ImproperlyConfigured(f"MYSQLPOOL_BACKEND = {shown(value)} {reason}. {valid}")
     return cls
+
+
+def _unsafe_reason(cls: Any) -> str | None:
+    if isinstance(cls, type):
+        for unsafe, reason in _UNSAFE_CLASSES.items():
+            if issubclass(cls, unsafe):
+                return reason
+    return None
 
 
 def _usable_pool_class(cls: Any) -> bool:
@@ -184,6 +210,7 @@ def _usable_pool_class(cls: Any) -> bool:
         and issubclass(cls, sa_pool.Pool)
         and cls is not sa_pool.Pool
         and not getattr(cls, "_is_asyncio", False)
+        and _unsafe_reason(cls) is None
     )
 
 

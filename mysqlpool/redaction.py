@@ -15,8 +15,10 @@ from typing import Any
 MASK = "********"
 
 _SECRET_NAME = re.compile(r"passw|secret|token", re.IGNORECASE)
-# scheme://user:password@host -> scheme://user:********@host
-_URL_CREDENTIALS = re.compile(r"(://[^/?#@\s:'\"]*:)[^/?#@\s'\"]*@")
+# scheme://user:password@host -> scheme://user:********@host. The password runs
+# to the last "@" of the URL: people paste passwords with "/", "#", "?" and "@"
+# unescaped, and hiding part of a host name is better than showing a secret.
+_URL_CREDENTIALS = re.compile(r"(://[^/?#@\s:'\"]*:)[^\s'\"]*@")
 
 
 def is_secret_name(name: Any) -> bool:

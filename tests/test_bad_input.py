@@ -152,10 +152,13 @@ def test_create_engine_spelling(settings):
     ({"pool_size": "10"}, "['pool_size'] = '10': pool_size must be a whole number"),
     ({"pool_size": 2.5}, "['pool_size'] = 2.5: pool_size must be a whole number"),
     ({"max_overflow": True}, "['max_overflow'] = True: max_overflow must be a whole number"),
-    ({"timeout": -1}, "['timeout'] = -1: timeout must be a number of seconds > 0"),
-    ({"recycle": "1h"}, "['recycle'] = '1h': recycle must be a number of seconds"),
-    ({"ping_after_idle": -0.5}, "ping_after_idle must be a number of seconds >= 0"),
-    ({"leak_warning_after": 0}, "leak_warning_after must be a number of seconds > 0"),
+    ({"timeout": -1}, "['timeout'] = -1: timeout must be a finite number of seconds > 0"),
+    ({"recycle": "1h"}, "['recycle'] = '1h': recycle must be a finite number of seconds"),
+    ({"ping_after_idle": -0.5}, "ping_after_idle must be a finite number of seconds >= 0"),
+    ({"leak_warning_after": 0}, "leak_warning_after must be a finite number of seconds > 0"),
+    # Infinity passed validation once, then failed inside the wait (OverflowError).
+    ({"timeout": float("inf")}, "['timeout'] = inf: timeout must be a finite number"),
+    ({"recycle": float("nan")}, "['recycle'] = nan: recycle must be a finite number"),
 ], ids=lambda value: str(value) if isinstance(value, dict) else "")
 def test_bad_sizes_and_times(pool, needle):
     with temporary_alias("bad", **entry(OPTIONS={"pool": pool})):

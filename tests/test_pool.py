@@ -109,7 +109,7 @@ def test_two_aliases_with_different_users_never_share(fresh_pools):
 
 def test_pool_keys_hold_no_plaintext_password():
     connection_id("other")
-    pool = pools._pools["other"]
+    pool = pools.pool_for("other")
     assert OTHER.password not in repr(pool.key)
     assert OTHER.password not in repr(pool)
     assert OTHER.password not in repr(mysqlpool.stats())
@@ -118,13 +118,13 @@ def test_pool_keys_hold_no_plaintext_password():
 def test_changed_settings_get_a_new_pool_and_dispose_of_the_old():
     connection = connections["default"]
     first_id = connection_id()
-    old = pools._pools["default"]
+    old = pools.pool_for("default")
     connection.close()
     saved = connection.settings_dict["OPTIONS"]
     connection.settings_dict["OPTIONS"] = {**saved, "init_command": "SET @mysqlpool_marker = 1"}
     try:
         assert connection_id() != first_id
-        new = pools._pools["default"]
+        new = pools.pool_for("default")
         assert new is not old and old.retired
         with connection.cursor() as cursor:
             cursor.execute("SELECT @mysqlpool_marker")

@@ -21,8 +21,8 @@ from django.db.utils import OperationalError
 
 import mysqlpool
 from mysqlpool import pool as pools
-from mysqlpool.backends.mysqlpool.base import _pool_key
 from mysqlpool.config import pool_config
+from mysqlpool.pool import pool_key as _pool_key
 from tests.aliases import temporary_alias
 from tests.server import ThrowawayServer
 from tests.users import LIMITED, OTHER
@@ -107,7 +107,7 @@ def test_aliases_with_different_users_never_share_a_connection():
             thread.start()
         for thread in threads:
             thread.join(120)
-        keys = {alias: pools._pools[alias].key for alias in aliases}
+        keys = {alias: pools.pool_for(alias).key for alias in aliases}
     assert wrong == []
     shared = {cid: names for cid, names in seen.items() if len(names) > 1}
     assert shared == {}, "a server connection served two aliases"
@@ -210,7 +210,7 @@ def test_no_password_in_the_repr_of_any_mysqlpool_object():
     with temporary_alias("shown", **entry) as connection:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-            pool = pools._pools["shown"]
+            pool = pools.pool_for("shown")
             checkout = connection._checkout
             objects = {
                 "pool": pool, "pool key": pool.key, "config": pool.config,

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def current_pool(alias="default"):
-    return pools._pools[alias]
+    return pools.pool_for(alias)
 
 
 def test_the_same_settings_reuse_the_pool():

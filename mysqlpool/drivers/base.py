@@ -191,12 +191,18 @@ class Driver:
             exc, None, None
         )
 
-    def socket_fd(self, connection: Any) -> int | None:
-        """The connection's socket, to check for a closed peer without a round trip."""
+    def socket_state(self, connection: Any) -> tuple[Any, int] | None:
+        """The connection's open socket as ``(token, fd)``, or None once it is closed.
+
+        The pool polls ``fd`` to see a closed peer without a round trip; the
+        token identifies the socket itself, since a closed socket's number can
+        be given to another one.
+        """
         try:
-            return connection.fileno()
-        except Exception:
+            fd = connection.fileno()
+        except Exception:  # mysqlclient raises once the connection is closed
             return None
+        return (fd, fd) if fd >= 0 else None
 
     def in_transaction(self, connection: Any) -> bool | None:
         """Whether the server reports an open transaction; None when unknown."""

@@ -212,10 +212,11 @@ class ConnectorDriver(Driver):
             or "Connection to MySQL is not available" in str(exc)
         )
 
-    def socket_fd(self, connection: Any) -> int | None:
+    def socket_state(self, connection: Any) -> tuple[Any, int] | None:
         mysql_socket = getattr(connection, "_socket", None)
         sock = getattr(mysql_socket, "sock", None)
-        return sock.fileno() if sock is not None else None
+        fd = sock.fileno() if sock is not None else -1
+        return (sock, fd) if fd >= 0 else None
 
     def in_transaction(self, connection: Any) -> bool | None:
         return connection.in_transaction

@@ -99,9 +99,10 @@ class PyMySQLDriver(MySQLClientDriver):
             return b"'" + text.encode("latin-1") + b"'"
         return mysqlclient_shaped(value, connection.escape(value, connection.encoders))
 
-    def socket_fd(self, connection: Any) -> int | None:
-        sock = connection._sock
-        return sock.fileno() if sock is not None else None
+    def socket_state(self, connection: Any) -> tuple[Any, int] | None:
+        sock = connection._sock  # None once PyMySQL has closed the connection
+        fd = sock.fileno() if sock is not None else -1
+        return (sock, fd) if fd >= 0 else None
 
     # in_transaction() stays unknown, as for mysqlclient: PyMySQL updates
     # server_status from OK packets only, not from the packet that ends a result

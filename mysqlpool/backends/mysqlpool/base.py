@@ -10,87 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core import checks
-from django.db import IntegrityError, utils
-from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
 
-from mysqlpool import config as pool_settings
 from mysqlpool import pool as pools
 from mysqlpool.checks import check_pool_settings
-from mysqlpool.config import PoolConfig, pool_config
-from mysqlpool.drivers import Driver, get_driver, import_django_mysql
+from mysqlpool.config import PoolConfig
+from mysqlpool.drivers import Driver, import_django_mysql
 
-mysql_base = import_django_mysql(lambda: get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None)))
+from .binding import Binding, current_driver, resolve
+
+mysql_base = import_django_mysql(current_driver)
 
 from .creation import DatabaseCreation  # noqa: E402  (needs Django's backend first)
+from .cursor import CursorWrapper, DatabaseErrorWrapper  # noqa: E402
 from .schema import DatabaseSchemaEditor  # noqa: E402
 from .validation import DatabaseValidation  # noqa: E402
 
 checks.register(check_pool_settings, "mysqlpool")
-
-
-class CursorWrapper(mysql_base.CursorWrapper):
-    """Django's cursor wrapper, catching the driver's errors rather than MySQLdb's,
-    and telling the checkout what each statement may leave behind."""
-
-    def __init__(self, cursor: Any, driver: Driver, checkout: pools.PooledConnection | None):
-        super().__init__(cursor)
-        self.driver = driver
-        self.checkout = checkout
-
-    def execute(self, query, args=None):
-        if self.checkout is not None:
-            self.checkout.note(query)
-        try:
-            # args is None means no string interpolation
-            return self.cursor.execute(query, args)
-        except self.driver.dbapi.Error as exc:
-            self._raise(exc)
-
-    def executemany(self, query, args):
-        if self.checkout is not None:
-            self.checkout.note(query)
-        try:
-            return self.cursor.executemany(query, args)
-        except self.driver.dbapi.Error as exc:
-            self._raise(exc)
-
-    def callproc(self, procname, args=()):
-        if self.checkout is not None:
-            self.checkout.note("CALL")  # a procedure may change anything
-        try:
-            return self.cursor.callproc(procname, args)
-        except self.driver.dbapi.Error as exc:
-            self._raise(exc)
-
-    def _raise(self, exc: BaseException):
-        if self.checkout is not None:
-            self.checkout.note_error(exc)
-        exc = self.driver.translate_error(exc)
-        if (
-            isinstance(exc, self.driver.dbapi.OperationalError)
-            and self.driver.error_code(exc) in self.codes_for_integrityerror
-        ):
-            # As Django's wrapper does: these codes are integrity problems.
-            raise IntegrityError(*tuple(exc.args)) from exc
-        raise exc
-
-
-class DatabaseErrorWrapper(utils.DatabaseErrorWrapper):
-    """Django's error mapping, after the driver has made its exception look like
-    mysqlclient's (so every driver gives Django the same classes)."""
-
-    def __exit__(self, exc_type, exc_value, traceback):
-        if exc_type is None:
-            return None  # the common case, seven times a request: skip the super() call
-        if exc_value is not None:
-            translated = self.wrapper.driver.translate_error(exc_value)
-            if translated is not exc_value:
-                return super().__exit__(type(translated), translated, traceback)
-        return super().__exit__(exc_type, exc_value, traceback)
 
 
 class DatabaseWrapper(mysql_base.DatabaseWrapper):
@@ -99,14 +38,16 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     SchemaEditorClass = DatabaseSchemaEditor
     creation_class = DatabaseCreation
     validation_class = DatabaseValidation
+    django_conversions = mysql_base.django_conversions
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._checkout: pools.PooledConnection | None = None
         self._pool: pools.ConnectionPool | None = None
-        self._binding: _Binding | None = None
-        # Set by a checkout whose connection init_connection_state() already set up.
-        self._session_ready = False
+        self._binding: Binding | None = None
+        # The session state the checked-out connection had when connect() took
+        # it, for init_connection_state() to skip what is already set.
+        self._checked_out_state: Any = None
         self._conn_max_age_checked = False
         self._failed_health_check = False
 
@@ -115,9 +56,9 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     @property
     def driver(self) -> Driver:
         binding = self._binding
-        if binding is not None and binding.generation == pool_settings.generation:
+        if binding is not None and binding.current(self.settings_dict):
             return binding.driver
-        return get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None))
+        return current_driver()
 
     @property
     def Database(self):  # noqa: N802 - the attribute name Django looks up
@@ -129,46 +70,26 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
 
     # ----- configuration ------------------------------------------------------
 
-    def _resolve(self) -> _Binding:
+    def _resolve(self) -> Binding:
         """What the settings give: driver, pool settings, connect parameters,
         pool. Worked out again only when the settings change (the test runner
         renames the database, override_settings, close_pool(), fork)."""
         binding = self._binding
-        if (
-            binding is not None
-            and binding.generation == pool_settings.generation
-            and (binding.pool is None or not binding.pool.retired)
-            and self.settings_dict == binding.settings
-        ):
+        if binding is not None and binding.current(self.settings_dict):
             return binding
-        generation = pool_settings.generation
-        snapshot = _snapshot(self.settings_dict)
-        driver = get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None))
-        config = None
-        if self.alias != NO_DB_ALIAS:  # Django's short-lived connection without a database
-            # CONN_MAX_AGE counts at this connection's first connect, as it
-            # does when Django's PostgreSQL pool is created. Set later on a
-            # live connection, as Django's own tests do, it gets Django's
-            # persistent-connection behaviour: the checkout is held across
-            # requests until close().
-            config = pool_config(
-                self.alias, self.settings_dict,
-                check_conn_max_age=not self._conn_max_age_checked,
-            )
-            self._conn_max_age_checked = True
-        params = super().get_connection_params()
-        params.pop("pool", None)  # our OPTIONS key, not the driver's
-        if params.get("conv") is mysql_base.django_conversions:
-            if driver.conversions is None:
-                del params["conv"]
-            else:
-                params["conv"] = driver.conversions
-        pool = None
-        if config is not None:
-            key = _pool_key(driver, config, params)
-            pool = pools.get_pool(self.alias, key, driver, config, params)
-        binding = self._binding = _Binding(generation, snapshot, driver, config, params, pool)
+        # CONN_MAX_AGE counts at this connection's first connect, as it does
+        # when Django's PostgreSQL pool is created. Set later on a live
+        # connection, as Django's own tests do, it gets Django's
+        # persistent-connection behaviour: the checkout is held across
+        # requests until close().
+        binding = self._binding = resolve(
+            self, check_conn_max_age=not self._conn_max_age_checked)
+        self._conn_max_age_checked = True
         return binding
+
+    def django_connection_params(self) -> dict[str, Any]:
+        """Django's own connect parameters for these settings."""
+        return super().get_connection_params()
 
     def pool_config(self) -> PoolConfig | None:
         """This alias's pool settings, or None when it is not pooled."""
@@ -195,22 +116,16 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         if conn_params != binding.params:
             # Called with parameters of the caller's own: their own pool.
             pool = pools.get_pool(
-                self.alias, _pool_key(driver, binding.config, conn_params), driver,
+                self.alias, pools.pool_key(driver, binding.config, conn_params), driver,
                 binding.config, conn_params,
             )
         self._pool = pool
-        self._checkout = pool.checkout(owner=self)
-        self._session_ready = bool(self._checkout.info.get(pools.INITIALIZED))
-        return self._checkout.connection
+        checkout = self._checkout = pool.checkout(owner=self)
+        self._checked_out_state = checkout.info.get(pools.SESSION_STATE)
+        return checkout.connection
 
-    def init_connection_state(self) -> None:
-        BaseDatabaseWrapper.init_connection_state(self)
-        checkout = self._checkout
-        if self._session_ready:
-            # connect() on a physical connection that already has the session
-            # state below. A later, explicit call applies it again.
-            self._session_ready = False
-            return
+    def _session_statements(self) -> tuple[str, ...]:
+        """Django's session setup for this wrapper (its isolation level, ...)."""
         statements = []
         if self.features.is_sql_auto_is_null_enabled:
             statements.append("SET SQL_AUTO_IS_NULL = 0")
@@ -218,6 +133,18 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             statements.append(
                 f"SET SESSION TRANSACTION ISOLATION LEVEL {self.isolation_level.upper()}"
             )
+        return tuple(statements)
+
+    def init_connection_state(self) -> None:
+        BaseDatabaseWrapper.init_connection_state(self)
+        checkout = self._checkout
+        statements = self._session_statements()
+        seen, self._checked_out_state = self._checked_out_state, None
+        if checkout is not None and seen == statements:
+            # connect() on a physical connection that already has this session
+            # state (set up by this or another wrapper with the same settings).
+            # A later, explicit call applies it again.
+            return
         if statements:
             # A cursor that doesn't tell the checkout: these are the pool's own
             # settings, not changes a request made. Still Django's cursor, so
@@ -228,7 +155,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
                 for statement in statements:
                     cursor.execute(statement)
         if checkout is not None:
-            checkout.info[pools.INITIALIZED] = True
+            checkout.info[pools.SESSION_STATE] = statements
 
     def _close(self) -> None:
         checkout = self._checkout
@@ -236,7 +163,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             return super()._close()
         self._checkout = None
         if self._failed_health_check:
-            checkout.broken = "it failed Django's health check (CONN_HEALTH_CHECKS)"
+            checkout.mark_broken("it failed Django's health check (CONN_HEALTH_CHECKS)")
         # As Django's PostgreSQL pool does: the connection is gone from this
         # wrapper even inside an atomic block (Django then refuses to reconnect).
         self.connection = None
@@ -267,6 +194,10 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         """Dispose of this alias's pool (Django's pool convention)."""
         pools.close_pool(self.alias)
 
+    def _mark_broken(self, why: str) -> None:
+        if self._checkout is not None:
+            self._checkout.mark_broken(why)
+
     # ----- what Django's backend calls on MySQLdb -----------------------------
 
     @async_unsafe
@@ -274,15 +205,32 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         driver = self.driver
         return CursorWrapper(driver.cursor(self.connection), driver, self._checkout)
 
+    # A failed COMMIT, ROLLBACK or autocommit change leaves the session in a
+    # state nobody knows: the connection is closed when it is returned.
+
+    def _commit(self) -> None:
+        try:
+            super()._commit()
+        except Exception:
+            self._mark_broken("COMMIT failed on it")
+            raise
+
     def _rollback(self) -> None:
         try:
             BaseDatabaseWrapper._rollback(self)
         except self.Database.NotSupportedError:
             pass
+        except Exception:
+            self._mark_broken("ROLLBACK failed on it")
+            raise
 
     def _set_autocommit(self, autocommit: bool) -> None:
-        with self.wrap_database_errors:
-            self.driver.set_autocommit(self.connection, autocommit)
+        try:
+            with self.wrap_database_errors:
+                self.driver.set_autocommit(self.connection, autocommit)
+        except Exception:
+            self._mark_broken("changing autocommit failed on it")
+            raise
 
     def is_usable(self) -> bool:
         if self.connection is None:
@@ -290,6 +238,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         try:
             self.driver.ping(self.connection)
         except self.Database.Error:
+            self._mark_broken("it failed Django's is_usable() check")
             return False
         return True
 
@@ -305,52 +254,3 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             if pool is not None:
                 pool.server_data = data
             return data
-
-
-class _Binding:
-    """One wrapper's settings, resolved; reused while they stay the same."""
-
-    __slots__ = ("generation", "settings", "driver", "config", "params", "pool")
-
-    def __init__(self, generation: int, settings_snapshot: dict, driver: Driver,
-                 config: PoolConfig | None, params: dict[str, Any],
-                 pool: pools.ConnectionPool | None) -> None:
-        self.generation = generation
-        self.settings = settings_snapshot
-        self.driver = driver
-        self.config = config
-        self.params = params
-        self.pool = pool
-
-
-def _snapshot(value: Any) -> Any:
-    """A copy of the settings to compare with later: containers are copied, so
-    a change made in place (settings_dict["NAME"] = ...) shows up as a difference."""
-    if isinstance(value, dict):
-        return {key: _snapshot(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_snapshot(item) for item in value]
-    return value
-
-
-# Connect arguments that hold secrets: the drivers' password spellings, the
-# connector's multi-factor passwords, PyMySQL's client key password.
-_SECRET_PARAMS = frozenset({
-    "password", "passwd", "password1", "password2", "password3", "ssl_key_password",
-})
-
-
-def _pool_key(driver: Driver, config: PoolConfig, params: dict[str, Any]) -> tuple:
-    """What makes two connections interchangeable. No plaintext password."""
-    items = []
-    for name, value in params.items():
-        if name in _SECRET_PARAMS:
-            value = pools.password_digest(value)
-        elif name == "conv" and value is driver.conversions:
-            value = "driver default"
-        elif name == "ssl" and isinstance(value, dict) and "password" in value:
-            # PyMySQL reads the client key's password from the ssl dict.
-            value = {**value, "password": pools.password_digest(value["password"])}
-        items.append((name, pools.freeze(value)))
-    items.sort()
-    return (driver.name, config, tuple(items))

@@ -1,0 +1,80 @@
+"""What a wrapper's settings resolve to: driver, pool settings, connect
+parameters and pool. Worked out again only when the settings change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.backends.base.base import NO_DB_ALIAS
+
+from mysqlpool import config as pool_settings
+from mysqlpool import pool as pools
+from mysqlpool.config import PoolConfig, pool_config
+from mysqlpool.drivers import Driver, get_driver
+
+
+class Binding:
+    """One wrapper's settings, resolved; reused while they stay the same."""
+
+    __slots__ = ("generation", "settings", "driver", "config", "params", "pool")
+
+    def __init__(self, generation: int, settings_snapshot: dict, driver: Driver,
+                 config: PoolConfig | None, params: dict[str, Any],
+                 pool: pools.ConnectionPool | None) -> None:
+        self.generation = generation
+        self.settings = settings_snapshot
+        self.driver = driver
+        self.config = config
+        self.params = params
+        self.pool = pool
+
+    def current(self, settings_dict: dict) -> bool:
+        """Whether this still holds for these settings (and the MYSQLPOOL_* ones)."""
+        return (
+            self.generation == pool_settings.generation
+            and (self.pool is None or not self.pool.retired)
+            and settings_dict == self.settings
+        )
+
+
+def current_driver() -> Driver:
+    """The driver ``MYSQLPOOL_DRIVER`` names, or the detected one."""
+    return get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None))
+
+
+def resolve(wrapper: Any, *, check_conn_max_age: bool) -> Binding:
+    """Resolve ``wrapper``'s settings (a DatabaseWrapper of this backend).
+
+    Raises ImproperlyConfigured for bad pool settings. Calls Django's
+    ``get_connection_params()``, which also sets ``wrapper.isolation_level``.
+    """
+    generation = pool_settings.generation
+    snapshot = _snapshot(wrapper.settings_dict)
+    driver = current_driver()
+    config = None
+    if wrapper.alias != NO_DB_ALIAS:  # Django's short-lived connection without a database
+        config = pool_config(wrapper.alias, wrapper.settings_dict,
+                             check_conn_max_age=check_conn_max_age)
+    params = wrapper.django_connection_params()
+    params.pop("pool", None)  # our OPTIONS key, not the driver's
+    if params.get("conv") is wrapper.django_conversions:
+        if driver.conversions is None:
+            del params["conv"]
+        else:
+            params["conv"] = driver.conversions
+    pool = None
+    if config is not None:
+        pool = pools.get_pool(wrapper.alias, pools.pool_key(driver, config, params), driver,
+                              config, params)
+    return Binding(generation, snapshot, driver, config, params, pool)
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of the settings to compare with later: containers are copied, so
+    a change made in place (settings_dict["NAME"] = ...) shows up as a difference."""
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_snapshot(item) for item in value]
+    return value

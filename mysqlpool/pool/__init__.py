@@ -1,0 +1,26 @@
+"""Connection pools: one SQLAlchemy pool per alias and connection parameters.
+
+- ``base``: the pool of one alias (checkout, events, stats);
+- ``checkout``: one checkout and its return policy;
+- ``liveness``: whether an idle connection can be handed out;
+- ``gate``: fair waiting when the pool is full;
+- ``leaks``: reporting connections held too long;
+- ``registry``: the pools of the process, ``close_pool()``, fork, pool keys.
+"""
+
+from .base import ConnectionPool, PoolTimeout
+from .checkout import SESSION_STATE, PooledConnection
+from .registry import (
+    close_pool,
+    freeze,
+    get_pool,
+    password_digest,
+    pool_for,
+    pool_key,
+    pools,
+)
+
+__all__ = [
+    "SESSION_STATE", "ConnectionPool", "PoolTimeout", "PooledConnection", "close_pool",
+    "freeze", "get_pool", "password_digest", "pool_for", "pool_key", "pools",
+]

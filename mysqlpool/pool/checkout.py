@@ -1,0 +1,235 @@
+"""One checkout: the driver connection a wrapper holds, and how it goes back.
+
+On return nothing a request did may reach the next user: a ROLLBACK when a
+transaction may be open, a reset (or a new connection) when a statement may
+have changed the session, and a connection whose state is unknown (broken,
+interrupted, abandoned by its thread) is closed rather than reused.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+import traceback
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from .. import session
+
+if TYPE_CHECKING:
+    from .base import ConnectionPool
+
+logger = logging.getLogger("mysqlpool")
+
+# Keys of the connection record's info dict (it lives as long as the physical
+# connection; SQLAlchemy clears it when the connection is replaced).
+LAST_USED = "mysqlpool.last_used"
+#: The session statements (isolation level, ...) the connection was set up with.
+SESSION_STATE = "mysqlpool.session_state"
+RELEASED = "mysqlpool.released"
+EXPECTED = "mysqlpool.expected_invalidation"
+FAILURE = "mysqlpool.failure"
+
+
+class PooledConnection:
+    """One checkout: the driver connection plus what the request did with it."""
+
+    __slots__ = (
+        "pool", "fairy", "connection", "info", "owner", "effects", "broken",
+        "checked_out_at", "stack", "leak_reported", "__weakref__",
+    )
+
+    def __init__(self, pool: ConnectionPool, fairy: Any, owner: Any) -> None:
+        self.pool = pool
+        self.fairy = fairy
+        self.connection = fairy.dbapi_connection
+        self.info = fairy.info
+        self.owner = weakref.ref(owner) if owner is not None else None
+        self.effects = session.CLEAN
+        #: Why the connection must not be reused, once that is known.
+        self.broken: str | None = None
+        self.checked_out_at = time.monotonic()
+        self.leak_reported = False
+        self.stack = (
+            traceback.extract_stack()[:-4] if pool.config.leak_warning_after else None
+        )
+
+    @property
+    def returned(self) -> bool:
+        """Whether this checkout has ended (its connection may be someone else's now)."""
+        return self.fairy is None
+
+    def note(self, sql: Any) -> None:
+        """Record what a statement may leave behind (called before executing it).
+
+        Refuses a statement once the connection has gone back to the pool: a
+        cursor kept past ``connection.close()`` would otherwise run SQL on a
+        connection that may be another thread's by now.
+        """
+        if self.fairy is None:
+            raise self.pool.driver.dbapi.ProgrammingError(
+                "This cursor's connection was closed (returned to its pool); "
+                "open a new cursor."
+            )
+        if self.effects != session.SESSION:
+            effect = session.classify(sql)
+            if effect > self.effects:
+                self.effects = effect
+
+    def note_error(self, exc: BaseException) -> None:
+        """A statement failed: a lost connection must not go back to the pool."""
+        if self.pool.driver.is_disconnect(exc):
+            self.broken = "it lost its server connection"
+
+    def mark_broken(self, why: str) -> None:
+        """Close the connection on return instead of reusing it."""
+        if self.broken is None:
+            self.broken = why
+
+    def release(self, autocommit: bool = True, *, abandoned: bool = False) -> None:
+        """Return the connection, leaving no transaction or session state behind."""
+        fairy, self.fairy = self.fairy, None
+        if fairy is None:
+            return
+        pool = self.pool
+        pool.forget(self)
+        if pool.pid != os.getpid():
+            return  # inherited through fork(): never touch the parent's connection
+        try:
+            self._return(fairy, autocommit, abandoned)
+        except BaseException:
+            # Interrupted mid-return (KeyboardInterrupt, gevent.Timeout): the
+            # session's state is unknown, so the connection is closed. Marked
+            # released first, so that its slot is not freed a second time when
+            # the garbage collector finds the checkout.
+            if not fairy.info.get(RELEASED):
+                invalidate(fairy, None, failure="its return was interrupted")
+            raise
+        finally:
+            # Only now: the next waiter finds the connection back in the pool.
+            pool.slot_freed()
+
+    def _return(self, fairy: Any, autocommit: bool, abandoned: bool) -> None:
+        pool = self.pool
+        if abandoned:  # already reported
+            invalidate(fairy, None, expected="its thread ended holding it")
+            return
+        if self.broken:
+            invalidate(fairy, None, failure=self.broken)
+            return
+        if pool.retired:
+            invalidate(fairy, None, expected="its pool was closed or its settings changed")
+            return
+        connection, driver = self.connection, pool.driver
+        try:
+            if self.effects == session.SESSION:
+                if not driver.reset_session(connection):
+                    invalidate(fairy, None, expected="a statement changed its session")
+                    return
+                self.info.pop(SESSION_STATE, None)
+            else:
+                in_transaction = driver.in_transaction(connection)
+                if in_transaction is None:
+                    in_transaction = self.effects == session.TRANSACTION or not autocommit
+                if in_transaction:
+                    connection.rollback()
+        except Exception as exc:
+            invalidate(fairy, exc)
+            return
+        self.info[LAST_USED] = time.monotonic()
+        self.info[RELEASED] = True
+        fairy.close()
+
+    def abandon_inherited(self) -> None:
+        """Forget this checkout in a forked child, without touching the connection."""
+        self.fairy = None
+        owner = self.owner() if self.owner is not None else None
+        if owner is not None:
+            owner.forget_inherited_connection(self)
+
+    def abandon_dead_thread(self) -> None:
+        """The thread that checked this out ended without returning it."""
+        if self.fairy is None or self.pool.pid != os.getpid():
+            return
+        owner = self.owner() if self.owner is not None else None
+        if owner is not None and getattr(owner, "allow_thread_sharing", False):
+            # Django lets a connection marked shared (inc_thread_sharing())
+            # outlive the thread that opened it; its wrapper returns it on close.
+            return
+        if _exiting:
+            # The interpreter is shutting down: Django never closes the main
+            # thread's connections at exit, so this is a normal exit, not a leak.
+            logger.debug("Closing a connection of %r at exit", self.pool.alias)
+        else:
+            logger.warning(
+                "A thread ended holding a connection of %r; rolling back and closing it "
+                "so its transaction and locks don't outlive it", self.pool.alias,
+            )
+        # A close alone lets the server roll back in its own time, possibly
+        # after the next user already asked for the same locks; a ROLLBACK has
+        # freed them when it returns. This runs in the ending thread itself, so
+        # the round trip holds up no other thread.
+        try:
+            self.connection.rollback()
+        except Exception:  # noqa: BLE001 - it is closed next either way
+            logger.debug("ROLLBACK of an abandoned connection failed", exc_info=True)
+        self.release(abandoned=True)
+
+
+def invalidate(fairy: Any, exc: BaseException | None, expected: str | None = None,
+               failure: str | None = None) -> None:
+    """Close the physical connection; its pool slot opens a new one when needed.
+
+    ``expected`` says why, when that is part of normal operation; ``failure``
+    says what went wrong when there is no exception to tell.
+    """
+    fairy.info[RELEASED] = True
+    if expected:
+        fairy.info[EXPECTED] = expected
+    if failure:
+        fairy.info[FAILURE] = failure
+    fairy.invalidate(exc)
+
+
+# ----- checkouts per thread ---------------------------------------------------
+
+
+class _ThreadCheckouts(set):
+    """The checkouts of one thread, abandoned if the thread ends holding them."""
+
+    def __del__(self) -> None:
+        # Also runs in a forked child for the parent's other threads; release()
+        # leaves connections of another process alone.
+        for checkout in list(self):
+            try:
+                checkout.abandon_dead_thread()
+            except Exception:  # noqa: BLE001 - never raise from a finalizer
+                logger.debug("Closing an abandoned connection failed", exc_info=True)
+
+
+_local = threading.local()
+_exiting = False
+
+
+def thread_checkouts() -> _ThreadCheckouts:
+    """This thread's checkouts."""
+    try:
+        return _local.checkouts
+    except AttributeError:
+        checkouts = _local.checkouts = _ThreadCheckouts()
+        return checkouts
+
+
+def forget_threads_after_fork() -> None:
+    """In a forked child: the parent's threads' checkouts are not this process's."""
+    global _local
+    _local = threading.local()
+
+
+@atexit.register
+def _at_exit() -> None:
+    global _exiting
+    _exiting = True

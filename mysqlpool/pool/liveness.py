@@ -1,0 +1,61 @@
+"""Whether an idle pooled connection can be handed out: no round trip when possible.
+
+A connection the server closed while it sat idle (restart, KILL,
+``wait_timeout``, a proxy's idle timeout) has a readable socket, which a
+zero-timeout poll sees for free. Only a connection idle for longer than
+``ping_after_idle`` is also pinged.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+from typing import Any
+
+from ..drivers import Driver
+
+#: Key in the connection record's info: (socket token, fd, poll object or None).
+POLLER = "mysqlpool.poller"
+
+_READABLE = getattr(select, "POLLIN", 1) | getattr(select, "POLLERR", 8) | getattr(
+    select, "POLLHUP", 16)
+
+
+def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: float,
+                 ping_after_idle: float | None) -> str | None:
+    """Why a connection that was idle cannot be used, or None when it can."""
+    state = driver.socket_state(dbapi_connection)
+    if state is None:
+        return "its socket is closed"
+    token, fd = state
+    cached = info.get(POLLER)
+    # The poll object is kept per socket, not per fd number: once the driver
+    # has closed its socket, the number may belong to another one.
+    if cached is None or cached[0] != token or cached[1] != fd:
+        cached = info[POLLER] = (token, fd, _poller(fd))
+    # Readable while idle: closed, or an error packet waiting (MySQL 8 sends
+    # one before it closes an idle connection).
+    if _readable(cached[2], fd):
+        return "the server closed the connection"
+    if ping_after_idle is not None and time.monotonic() - last_used > ping_after_idle:
+        try:
+            driver.ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure means not usable
+            return f"ping failed: {exc}"
+    return None
+
+
+def _poller(fd: int) -> Any:
+    poll = getattr(select, "poll", None)
+    if poll is None:  # eventlet's monkey-patching removes select.poll
+        return None
+    poller = poll()
+    poller.register(fd, _READABLE)
+    return poller
+
+
+def _readable(poller: Any, fd: int) -> bool:
+    if poller is not None:
+        return bool(poller.poll(0))
+    readable, _, errored = select.select([fd], [], [fd], 0)
+    return bool(readable or errored)
