@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db.utils import OperationalError
+from sqlalchemy import pool as sa_pool
 
 import mysqlpool
 from mysqlpool import drivers
@@ -97,6 +98,27 @@ def test_asyncio_pool_class(settings):
                  "QueuePool")
     error, _ = first_connection()
     assert_clear(str(error), "asyncio pool")
+
+
+class MySingletonPool(sa_pool.SingletonThreadPool):
+    """A subclass of an unsafe class is as unsafe."""
+
+
+@pytest.mark.parametrize("backend, reason", [
+    ("StaticPool", "hands one DB-API connection to every thread at once"),
+    ("SingletonThreadPool", "closes connections other threads are still using"),
+    (f"{__name__}.MySingletonPool", "closes connections other threads are still using"),
+])
+def test_pool_classes_that_would_share_or_close_a_threads_connection(settings, backend,
+                                                                      reason):
+    settings.MYSQLPOOL_BACKEND = backend
+    (message,) = check_messages()
+    assert_clear(message, "mysqlpool.E002", f"MYSQLPOOL_BACKEND = {backend!r}",
+                 "cannot be used with Django's threads", reason,
+                 "{'pool_size': 1, 'max_overflow': 0}")
+    assert "StaticPool" not in message.split("Use one of")[1]
+    error, _ = first_connection()
+    assert_clear(str(error), f"MYSQLPOOL_BACKEND = {backend!r}", reason)
 
 
 def test_pool_class_path_that_does_not_import(settings):

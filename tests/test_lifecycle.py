@@ -163,3 +163,108 @@ def test_close_pool_before_fork_leaves_nothing_to_inherit():
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert connection_id()
+
+
+def _fork_and_report_connection_id() -> int:
+    """Fork; the child reports the CONNECTION_ID() its first query runs on."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read)
+            os.write(write, str(connection_id("default")).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    reported = os.read(read, 100)
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return int(reported)
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
+@pytest.mark.parametrize("retired_by", ["close_pool", "a settings change"])
+def test_a_child_never_uses_a_connection_its_parent_held_in_a_retired_pool(
+        retired_by, settings):
+    """The README's advice (close_pool() before fork) with a connection still
+    checked out: the retired pool's checkout must not reach the child."""
+    held_id = connection_id("default")  # held by this thread across the fork
+    if retired_by == "close_pool":
+        mysqlpool.close_pool()
+    else:
+        # Another thread connects with changed settings: a new pool for the
+        # alias, and the one holding our connection is retired.
+        settings.MYSQLPOOL_ARGUMENTS = {"recycle": 3600}
+        thread = threading.Thread(target=lambda: (connection_id("default"),
+                                                  connections["default"].close()))
+        thread.start()
+        thread.join(30)
+    assert _fork_and_report_connection_id() != held_id
+    # The parent still has its connection, untouched by the child.
+    assert connection_id("default") == held_id
+
+
+@pytest.mark.parametrize("kind", ["generator", "async generator"])
+def test_auto_close_db_returns_a_generators_connections_after_it_ends(kind):
+    seen = []
+    if kind == "generator":
+        @mysqlpool.auto_close_db
+        def rows():
+            for item in Item.objects.all():
+                seen.append(checked_out("default"))
+                yield item.name
+
+        def consume():
+            return list(rows())
+    else:
+        @mysqlpool.auto_close_db
+        async def rows():
+            async for item in Item.objects.all():
+                seen.append(checked_out("default"))
+                yield item.name
+
+        def consume():
+            async def gather():
+                return [name async for name in rows()]
+            return asyncio.run(gather())
+
+    Item.objects.bulk_create([Item(name=f"g{i}") for i in range(3)])
+    connections["default"].close()
+    before = checked_out("default")
+    names, after = [], []
+
+    def run():
+        names.extend(consume())
+        after.append(checked_out("default"))  # still in the thread that used it
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    # The body ran with its connection checked out (the decorator returned it
+    # only when the generator was done), and it went back as soon as it was.
+    assert sorted(names) == ["g0", "g1", "g2"]
+    assert seen == [before + 1] * 3
+    assert after == [before]
+
+
+def test_auto_close_db_leaves_the_callers_transaction_alone():
+    """A caller that turned autocommit off keeps its uncommitted work across a
+    decorated call (it was rolled back, and the connection returned, before)."""
+    from django.db import transaction
+
+    @mysqlpool.auto_close_db
+    def helper():
+        return Item.objects.count()
+
+    transaction.set_autocommit(False)
+    try:
+        Item.objects.create(name="uncommitted")
+        helper()
+        assert Item.objects.filter(name="uncommitted").exists()
+        transaction.commit()
+    finally:
+        transaction.set_autocommit(True)
+    assert Item.objects.filter(name="uncommitted").exists()

@@ -25,6 +25,7 @@ from .checkout import (
     LAST_USED,
     RELEASED,
     PooledConnection,
+    exiting,
     invalidate,
     thread_checkouts,
 )
@@ -214,8 +215,10 @@ class ConnectionPool:
             return  # the parent's connection, dropped in a forked child: leave it
         # Returned without PooledConnection.release(): the garbage collector
         # (or a dying thread) dropped a checkout whose state nobody knows.
-        # Closing it makes the server roll back and release its locks.
-        logger.warning(
+        # Closing it makes the server roll back and release its locks. At
+        # interpreter exit that is how every held connection ends: no warning.
+        logger.log(
+            logging.DEBUG if exiting() else logging.WARNING,
             "A connection of %r was not returned to the pool (its thread ended or "
             "it was garbage collected); closing it", self.alias,
         )
@@ -249,10 +252,19 @@ class ConnectionPool:
     def describe(self) -> str:
         return f"{self.checked_out()} checked out, {self._pool.status()}"
 
+    def idle_records(self) -> list[Any]:
+        """The pool's idle slots that hold an open connection (QueuePool)."""
+        queue = getattr(getattr(self._pool, "_pool", None), "queue", None)
+        if queue is None:
+            return []
+        # A slot whose connection was closed (invalidated) stays in the queue,
+        # empty, until the next checkout reconnects it: not an idle connection.
+        return [record for record in list(queue) if record.dbapi_connection is not None]
+
     def snapshot(self) -> dict[str, Any]:
         """This pool's figures for :func:`mysqlpool.stats`."""
         pool = self._pool
-        idle = pool.checkedin() if hasattr(pool, "checkedin") else None
+        idle = len(self.idle_records()) if hasattr(pool, "checkedin") else None
         stats = self.stats
         return {
             "alias": self.alias,

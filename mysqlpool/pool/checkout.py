@@ -104,8 +104,9 @@ class PooledConnection:
             # Interrupted mid-return (KeyboardInterrupt, gevent.Timeout): the
             # session's state is unknown, so the connection is closed. Marked
             # released first, so that its slot is not freed a second time when
-            # the garbage collector finds the checkout.
-            if not fairy.info.get(RELEASED):
+            # the garbage collector finds the checkout. (A fairy already back
+            # in the pool has no connection left to close.)
+            if fairy.dbapi_connection is not None and not fairy.info.get(RELEASED):
                 invalidate(fairy, None, failure="its return was interrupted")
             raise
         finally:
@@ -221,6 +222,11 @@ def thread_checkouts() -> _ThreadCheckouts:
     except AttributeError:
         checkouts = _local.checkouts = _ThreadCheckouts()
         return checkouts
+
+
+def exiting() -> bool:
+    """Whether the interpreter is shutting down (atexit has run)."""
+    return _exiting
 
 
 def forget_threads_after_fork() -> None:

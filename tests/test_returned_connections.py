@@ -1,0 +1,138 @@
+"""A connection that went back to the pool is out of reach of the code that
+returned it, and a connection in an unknown state never goes back as healthy."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+from django.db import DatabaseError, ProgrammingError, connections
+
+import mysqlpool
+from tests.conftest import connection_id
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def pool_stats(alias: str = "default") -> dict:
+    return mysqlpool.stats()[alias]
+
+
+def in_another_thread(func):
+    result = []
+    thread = threading.Thread(target=lambda: result.append(func()))
+    thread.start()
+    thread.join(30)
+    return result[0]
+
+
+# ----- cursors kept past close() -------------------------------------------------
+
+
+@pytest.mark.parametrize("statement", ["execute", "executemany", "callproc"])
+def test_a_cursor_kept_past_close_does_not_run_sql_on_the_returned_connection(statement):
+    connection = connections["default"]
+    cursor = connection.cursor()
+    cursor.execute("SELECT CONNECTION_ID()")
+    (returned_id,) = cursor.fetchone()
+    connection.close()
+    # Another thread now holds the physical connection this cursor was on.
+    holder = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        held_id = connection_id()
+        holder.set()
+        release.wait(30)
+        connections["default"].close()
+        return held_id
+
+    thread_ids = []
+    thread = threading.Thread(target=lambda: thread_ids.append(hold()))
+    thread.start()
+    try:
+        assert holder.wait(30)
+        with pytest.raises(ProgrammingError, match="returned to its pool"):
+            if statement == "execute":
+                cursor.execute("SET @mysqlpool_stale = 1")
+            elif statement == "executemany":
+                cursor.executemany("SELECT %s", [(1,), (2,)])
+            else:
+                cursor.callproc("no_such_procedure")
+    finally:
+        release.set()
+        thread.join(30)
+    assert thread_ids == [returned_id], "the other thread had the same connection"
+
+
+def test_a_new_cursor_after_close_works():
+    connection = connections["default"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 2")
+        assert cursor.fetchone() == (2,)
+
+
+# ----- unknown state: closed, not returned ----------------------------------------
+
+
+def kill_and_wait(admin, connection_id_: int) -> None:
+    admin.query(f"KILL {int(connection_id_)}")
+    for _ in range(500):
+        if not admin.query("SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s",
+                           (connection_id_,)):
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"connection {connection_id_} still on the server")
+
+
+@pytest.mark.parametrize("operation", ["is_usable", "commit", "rollback", "set_autocommit"])
+def test_a_connection_that_failed_is_closed_when_returned(admin, operation):
+    """A failure in is_usable(), COMMIT, ROLLBACK or an autocommit change leaves
+    the connection in a state nobody knows: it must not go back to the pool."""
+    connection = connections["default"]
+    killed = connection_id()
+    before = pool_stats()
+    kill_and_wait(admin, killed)
+    if operation == "is_usable":
+        assert connection.is_usable() is False
+    else:
+        with pytest.raises(DatabaseError):
+            if operation == "set_autocommit":
+                connection.set_autocommit(False)
+            else:
+                getattr(connection, operation)()
+    connection.close()
+    after = pool_stats()
+    assert after["invalidations"] == before["invalidations"] + 1
+    assert after["idle"] == before["idle"], "the broken connection went back to the pool"
+    assert connection_id() != killed
+
+
+def test_a_connection_whose_driver_closed_its_socket_is_not_handed_out():
+    """The liveness check watches the connection's own socket: once the driver
+    closed it, its file descriptor number may belong to another socket."""
+    connection = connections["default"]
+    connection_id()
+    connection.close()
+    connection_id()  # a second checkout of the same connection: the check ran
+    raw = connection.connection
+    driver = connection.driver
+    old_fd = driver.socket_state(raw)[1]
+    raw.close()  # as a driver does after some errors, under the pool's feet
+    connection.close()
+    sockets = []
+    try:
+        for _ in range(16):  # the lowest free numbers, the old one among them
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            sockets.append(listener)
+        assert old_fd in {listener.fileno() for listener in sockets}
+        assert connection_id() > 0
+    finally:
+        for listener in sockets:
+            listener.close()
