@@ -1,5 +1,6 @@
 """Pooling itself: reuse, limits, isolation between aliases, settings changes."""
 
+import sys
 import threading
 import time
 
@@ -228,3 +229,20 @@ def test_a_transaction_that_only_read_is_rolled_back_on_return(admin):
         (server_id,),
     )
     assert open_transactions == []
+
+
+def test_every_checkout_is_counted_under_concurrency(fresh_pools):
+    threads, each = 16, 200
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads interleave far more than by default
+    try:
+        workers = [threading.Thread(target=lambda: [
+            (connections["default"].ensure_connection(), connections["default"].close())
+            for _ in range(each)]) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(120)
+    finally:
+        sys.setswitchinterval(switch_interval)
+    assert mysqlpool.stats()["default"]["checkouts"] == threads * each
