@@ -20,8 +20,9 @@ user's state, so whatever is not known to be harmless is SESSION):
   and every keyword not listed here.
 - Anywhere, outside string literals, quoted identifiers and comments:
   a user variable (``@x``, not ``@@system``), an executable comment
-  (``/*! */``, ``/*M! */``: the server runs it), a second statement (a ``;``
-  followed by more than whitespace and comments) is SESSION; so is an
+  (``/*! */``, ``/*M! */``: the server runs it; ``/*m! */`` too, to be safe)
+  and a second statement (a ``;`` followed by more than whitespace and
+  comments) are SESSION; so is an
   unterminated quote or comment once the tokenizer reads the text (the server
   rejects such a statement, so the fast path's CLEAN for one is safe too).
 - In a neutral statement: a call of GET_LOCK, NEXTVAL or SETVAL,
