@@ -11,8 +11,10 @@ from tests.users import admin_connection
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    # The run's users go with it (a throwaway server goes anyway).
-    if users.OWNS_RUN and getattr(settings, "SERVER", None) is not None:
+    # The run's users go with it (a throwaway server goes anyway). Settings
+    # never set up: a run without pytest-django (tests/unit), no server.
+    if (users.OWNS_RUN and settings.configured
+            and getattr(settings, "SERVER", None) is not None):
         with contextlib.suppress(Exception):
             users.drop_users(settings.SERVER)
 
