@@ -17,7 +17,7 @@ import traceback
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from .. import session
+from .. import statements
 
 if TYPE_CHECKING:
     from .base import ConnectionPool
@@ -48,7 +48,7 @@ class PooledConnection:
         self.connection = fairy.dbapi_connection
         self.info = fairy.info
         self.owner = weakref.ref(owner) if owner is not None else None
-        self.effects = session.CLEAN
+        self.effects = statements.CLEAN
         #: Why the connection must not be reused, once that is known.
         self.broken: str | None = None
         self.checked_out_at = time.monotonic()
@@ -74,8 +74,8 @@ class PooledConnection:
                 "This cursor's connection was closed (returned to its pool); "
                 "open a new cursor."
             )
-        if self.effects != session.SESSION:
-            effect = session.classify(sql)
+        if self.effects != statements.SESSION:
+            effect = statements.classify(sql)
             if effect > self.effects:
                 self.effects = effect
 
@@ -126,7 +126,7 @@ class PooledConnection:
             return
         connection, driver = self.connection, pool.driver
         try:
-            if self.effects == session.SESSION:
+            if self.effects == statements.SESSION:
                 if not driver.reset_session(connection):
                     invalidate(fairy, None, expected="a statement changed its session")
                     return
@@ -134,7 +134,7 @@ class PooledConnection:
             else:
                 in_transaction = driver.in_transaction(connection)
                 if in_transaction is None:
-                    in_transaction = self.effects == session.TRANSACTION or not autocommit
+                    in_transaction = self.effects == statements.TRANSACTION or not autocommit
                 if in_transaction:
                     connection.rollback()
         except Exception as exc:

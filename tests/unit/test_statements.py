@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mysqlpool import session, statements
+from mysqlpool import statements
 from mysqlpool.statements import CLEAN, SESSION, TRANSACTION, classify
 
 # ORM texts as Django's MySQL backend writes them (see benchmarks/classify.py).
@@ -262,9 +262,3 @@ def test_the_cache_is_bounded() -> None:
     long_text = "SELECT " + ", ".join(["1"] * statements._KNOWN_LONGEST)
     assert classify(long_text) == CLEAN
     assert long_text not in statements._known
-
-
-def test_session_module_is_the_same_classifier() -> None:
-    # pool.py still imports mysqlpool.session until the integrator switches it.
-    assert session.classify is statements.classify
-    assert (session.CLEAN, session.TRANSACTION, session.SESSION) == (CLEAN, TRANSACTION, SESSION)
