@@ -41,28 +41,12 @@ def mysqlclient_shaped(value: Any, literal: str) -> str | bytes:
     return literal.encode()
 
 
-#: mysqlclient's ``ssl_mode`` values: what OPTIONS["ssl_mode"] means with any driver.
-SSL_MODES = ("DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY")
+def option_problems(options: Mapping[str, Any], where: str) -> list[str]:
+    """What is wrong with the driver options in ``options`` (an alias's OPTIONS,
+    ``where`` naming it), whichever driver is used."""
+    from . import tls
 
-
-def normalized_tls(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``params`` with mysqlclient's TLS options in one form for every
-    driver: ``ssl_mode`` upper-cased and checked (a misspelt mode would otherwise
-    pass silently with some drivers), ``ssl=True``/``False`` as ssl_mode
-    REQUIRED/DISABLED (mysqlclient 2.2.4+ reads them so; PyMySQL and the
-    connector would fail on a bool)."""
-    params = dict(params)
-    mode = params.get("ssl_mode")
-    if mode is not None:
-        mode = params["ssl_mode"] = str(mode).upper()
-        if mode not in SSL_MODES:
-            raise ValueError(f"ssl_mode={mode!r} is not one of {', '.join(SSL_MODES)}")
-    ssl = params.get("ssl")
-    if isinstance(ssl, bool):
-        del params["ssl"]
-        if mode is None:
-            params["ssl_mode"] = "REQUIRED" if ssl else "DISABLED"
-    return params
+    return tls.problems(options, where)
 
 
 class Driver:
