@@ -213,7 +213,7 @@ def _problems(alias: str, settings_dict: Mapping[str, Any],
     where = f"DATABASES[{alias!r}]"
     options = settings_dict.get("OPTIONS") or {}
     if isinstance(options, Mapping):
-        # The driver options mysqlpool reads (TLS), named with the alias.
+        # The driver options mysqlpool reads (TLS, use_pure), named with the alias.
         from .drivers.base import option_problems
 
         yield from option_problems(options, f"{where}['OPTIONS']")

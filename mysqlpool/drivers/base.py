@@ -14,6 +14,10 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.core.exceptions import ImproperlyConfigured
+
+from ..redaction import shown
+
 #: MySQL's client error for a TLS failure (CR_SSL_CONNECTION_ERROR).
 TLS_ERROR_CODE = 2026
 #: What every driver says when TLS is required but the server offers none.
@@ -43,10 +47,32 @@ def mysqlclient_shaped(value: Any, literal: str) -> str | bytes:
 
 def option_problems(options: Mapping[str, Any], where: str) -> list[str]:
     """What is wrong with the driver options in ``options`` (an alias's OPTIONS,
-    ``where`` naming it), whichever driver is used."""
+    ``where`` naming it), whichever driver is used: TLS and ``use_pure``."""
     from . import tls
 
-    return tls.problems(options, where)
+    found = tls.problems(options, where)
+    try:
+        check_use_pure(options, where)
+    except ImproperlyConfigured as exc:
+        found.append(str(exc))
+    return found
+
+
+def check_use_pure(params: Mapping[str, Any], where: str = "DATABASES[...]['OPTIONS']") -> None:
+    """Refuse ``use_pure`` other than True.
+
+    mysql-connector's C extension connection has no socket mysqlpool can poll
+    (no liveness check without a round trip, no fork protection) and is not
+    tested; mysqlpool always uses the pure-Python class.
+    """
+    if "use_pure" in params and params["use_pure"] is not True:
+        raise ImproperlyConfigured(
+            f"{where}['use_pure'] = {shown(params['use_pure'])} is not supported: mysqlpool "
+            "always uses mysql-connector's pure-Python connection, whose socket it "
+            "watches (to find dead connections without a round trip, and after a "
+            "fork); the C extension's connection has none. Remove the option or set "
+            "it to True."
+        )
 
 
 class Driver:

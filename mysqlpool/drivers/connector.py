@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import tls
-from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, mysqlclient_shaped
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, check_use_pure, mysqlclient_shaped
 
 # mysqlclient connect arguments that mysql-connector spells differently.
 _RENAMED = {
@@ -35,16 +35,12 @@ class ConnectorDriver(Driver):
         constants = importlib.import_module("mysql.connector.constants")
         self._client_flags = constants.ClientFlag
         cursor = importlib.import_module("mysql.connector.cursor")
+        # Always the pure-Python connection (see connection_class()), so
+        # always its buffered cursor.
         self.connection_class = _connection_class(dbapi, constants.ClientFlag)
         self._cursor_classes = {
             self.connection_class: _mysqldb_like(cursor.MySQLCursorBuffered)
         }
-        if getattr(dbapi, "HAVE_CEXT", False):
-            connection_cext = importlib.import_module("mysql.connector.connection_cext")
-            cursor_cext = importlib.import_module("mysql.connector.cursor_cext")
-            self._cursor_classes[connection_cext.CMySQLConnection] = (
-                _mysqldb_like(cursor_cext.CMySQLCursorBuffered)
-            )
         # The connector's own Django backend has the converter Django needs
         # (TIME as datetime.time, SafeString parameters); add what it lacks.
         django_base = importlib.import_module("mysql.connector.django.base")
@@ -94,12 +90,21 @@ class ConnectorDriver(Driver):
         }
 
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        check_use_pure(params)
+        params = {k: v for k, v in params.items() if k != "use_pure"}
         params = tls.connect_arguments(self.name, params)
         params.pop("conv", None)
         params.setdefault("converter_class", self._converter_class)
-        flags = params.pop("client_flag", 0) | self._client_flags.MULTI_STATEMENTS
-        # A list adds to the connector's default flags; an int would replace them.
-        params["client_flags"] = list(_bits(flags))
+        flags = params.pop("client_flag", 0)
+        multi = self._client_flags.MULTI_STATEMENTS
+        if params.pop("multi_statements", False):
+            flags |= multi
+        # A list adds to the connector's default flags (a negative entry removes
+        # one); an int would replace them. The defaults include several
+        # statements per query, which lets an injected "; ..." run a statement
+        # of its own: off unless asked for (OPTIONS["multi_statements"] = True,
+        # or client_flag with CLIENT.MULTI_STATEMENTS).
+        params["client_flags"] = list(_bits(flags)) + ([] if flags & multi else [-multi])
         for old, new in _RENAMED.items():
             if old in params:
                 params[new] = params.pop(old)
@@ -110,8 +115,8 @@ class ConnectorDriver(Driver):
     def connect(self, params: Mapping[str, Any]) -> Any:
         params = dict(params)
         tls_required = params.get("_tls_required", False)
-        # The pure-Python class, which takes tls.py's SSLContext and checks the
-        # greeting (see _connection_class).
+        # The pure-Python class, always: mysql.connector.connect() would pick the
+        # C extension's where it loads (see base.check_use_pure for why not).
         connection = self.connection_class(**params)
         if tls_required and not connection.is_secure:
             # The greeting offered TLS (connection_class checks), but the

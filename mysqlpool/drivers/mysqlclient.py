@@ -9,7 +9,7 @@ from typing import Any
 from django.db.backends.utils import typecast_time
 
 from . import tls
-from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, check_use_pure
 
 
 class MySQLClientDriver(Driver):
@@ -27,6 +27,10 @@ class MySQLClientDriver(Driver):
         return {**converters.conversions, field_type.TIME: typecast_time}
 
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        check_use_pure(params)
+        params = {k: v for k, v in params.items() if k != "use_pure"}
+        # mysqlclient enables multiple statements itself unless
+        # OPTIONS["multi_statements"] is False: its own option, passed on as is.
         return tls.connect_arguments(self.name, params, self.client_library())
 
     def client_library(self) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import tls
-from .base import mysqlclient_shaped
+from .base import check_use_pure, mysqlclient_shaped
 from .mysqlclient import MySQLClientDriver
 
 
@@ -40,9 +40,14 @@ class PyMySQLDriver(MySQLClientDriver):
         }
 
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        check_use_pure(params)
+        params = {k: v for k, v in params.items() if k != "use_pure"}
         params = tls.connect_arguments(self.name, params)
-        # mysqlclient always allows multiple statements (Django relies on it).
-        params["client_flag"] = params.get("client_flag", 0) | self._multi_statements
+        # Not enabled unless asked for (OPTIONS["multi_statements"] = True, or
+        # client_flag with CLIENT.MULTI_STATEMENTS), as with stock PyMySQL:
+        # it lets an injected "; ..." run a statement of its own.
+        if params.pop("multi_statements", False):
+            params["client_flag"] = params.get("client_flag", 0) | self._multi_statements
         return params
 
     def creator(self, params: Mapping[str, Any]) -> Callable[[], Any]:
