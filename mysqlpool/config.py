@@ -238,6 +238,12 @@ def _pool_option(settings_dict: Mapping[str, Any]) -> Any:
 def _problems(alias: str, settings_dict: Mapping[str, Any],
               check_conn_max_age: bool = True) -> Iterator[str]:
     where = f"DATABASES[{alias!r}]"
+    options = settings_dict.get("OPTIONS") or {}
+    if isinstance(options, Mapping):
+        # The driver options mysqlpool reads (TLS, use_pure), named with the alias.
+        from .drivers.base import option_problems
+
+        yield from option_problems(options, f"{where}['OPTIONS']")
     option = _pool_option(settings_dict)
     if option is False:
         return

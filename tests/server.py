@@ -115,26 +115,35 @@ class ThrowawayServer:
 
     def _make_certificates(self) -> None:
         d = self.directory
+        self._openssl(
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=mysqlpool-test-ca", "-keyout", d / "ca-key.pem", "-out", d / "ca.pem",
+        )
+        self.issue_server_certificate("127.0.0.1")
+
+    def issue_server_certificate(self, name: str) -> None:
+        """Give the server a certificate for ``name`` (an IP address or a host
+        name, as subject and subjectAltName) from its CA. A running server
+        loads it on ``FLUSH SSL``."""
+        d = self.directory
+        san = f"IP:{name}" if name.replace(".", "").isdigit() else f"DNS:{name}"
+        (d / "server-ext.cnf").write_text(f"subjectAltName={san}\n")
+        self._openssl(
+            "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+            "-keyout", d / "server-key.pem", "-out", d / "server.csr",
+        )
+        self._openssl(
+            "x509", "-req", "-in", d / "server.csr", "-days", "2", "-CA", d / "ca.pem",
+            "-CAkey", d / "ca-key.pem", "-CAcreateserial", "-extfile", d / "server-ext.cnf",
+            "-out", d / "server-cert.pem",
+        )
+
+    @staticmethod
+    def _openssl(*args) -> None:
         openssl = shutil.which("openssl")
         if openssl is None:
             raise RuntimeError("openssl is needed to make certificates for the TLS server")
-        subprocess.run(
-            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", "/CN=mysqlpool-test-ca", "-keyout", d / "ca-key.pem",
-             "-out", d / "ca.pem"],
-            check=True, capture_output=True,
-        )
-        subprocess.run(
-            [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-             "-keyout", d / "server-key.pem", "-out", d / "server.csr"],
-            check=True, capture_output=True,
-        )
-        subprocess.run(
-            [openssl, "x509", "-req", "-in", d / "server.csr", "-days", "2",
-             "-CA", d / "ca.pem", "-CAkey", d / "ca-key.pem", "-CAcreateserial",
-             "-out", d / "server-cert.pem"],
-            check=True, capture_output=True,
-        )
+        subprocess.run([openssl, *args], check=True, capture_output=True)
 
     def start(self, timeout: float = 30) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -319,3 +319,21 @@ def test_tls_required_but_not_offered(admin, options):
     assert error.args[0] == 2026
     assert_clear(str(error), "TLS is required", "OPTIONS['ssl_mode']",
                  "the server does not offer TLS", "Enable TLS on the server")
+
+
+@pytest.mark.parametrize(("options", "needles"), [
+    ({"ssl_mode": "REQUIRD"},
+     ["DATABASES['bad']['OPTIONS']['ssl_mode'] = 'REQUIRD'", "'VERIFY_IDENTITY'"]),
+    ({"ssl": {"ca": "/ca.pem", "crl": "/crl.pem"}},
+     ["DATABASES['bad']['OPTIONS']['ssl']", "'crl' is not a key", "'capath'"]),
+    ({"ssl": {"check_hostname": "yes"}, "pool": False},
+     ["DATABASES['bad']['OPTIONS']['ssl']['check_hostname'] = 'yes'", "True or False"]),
+], ids=["ssl_mode", "ssl-key", "ssl-type-unpooled"])
+def test_bad_tls_options(options, needles):
+    # Before, a misspelt ssl dict key was dropped by some drivers and passed to
+    # others; messages did not name the alias.
+    with temporary_alias("bad", **entry(OPTIONS=options)):
+        (message,) = check_messages("bad")
+        assert_clear(message, "mysqlpool.E002", *needles)
+        error, _ = first_connection(OPTIONS=options)
+        assert_clear(str(error), *needles)

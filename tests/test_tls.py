@@ -1,25 +1,32 @@
-"""TLS through the pool means what mysqlclient's OPTIONS say, with every driver.
+"""TLS through the pool means what mysqlclient's OPTIONS say, with every driver
+(the rules: mysqlpool/drivers/tls.py).
 
-Run against a private server with TLS (tests/server.py) and against the test
-server, which has none. Each pooled check opens two connections at once, so the
-pool makes more than one physical connection: PyMySQL's SSLContext, built once
-per pool and then shared, must give the second one the same TLS as the first.
+Run against a private server with TLS and its own CA (tests/server.py) and
+against the test server, which has none. Each pooled check opens two
+connections at once, so the pool makes more than one physical connection: the
+SSLContext, built once per pool and then shared, must give the second one the
+same TLS as the first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import subprocess
 import uuid
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import Error, OperationalError, connections
 
 import mysqlpool
 from mysqlpool.backends.mysqlpool.base import DatabaseWrapper
 from mysqlpool.drivers import get_driver
+from mysqlpool.drivers.base import TLS_UNAVAILABLE
 from tests.server import ServerAddress, ThrowawayServer, server_binary
 from tests.users import admin_connection
+from tests.wire import RecordingRelay
 
 CIPHER = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
 
@@ -54,6 +61,45 @@ def plain_server() -> ServerAddress:
     if have_ssl == "YES":
         pytest.skip("the test server offers TLS; these tests need one that does not")
     return settings.SERVER
+
+
+@pytest.fixture(scope="module")
+def foreign_ca(tls_server, tmp_path_factory) -> str:
+    """A CA that did not sign the server's certificate."""
+    directory = tmp_path_factory.mktemp("foreign-ca")
+    subprocess.run(
+        [shutil.which("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-days", "1", "-subj", "/CN=mysqlpool-foreign-ca", "-keyout", directory / "key.pem",
+         "-out", directory / "ca.pem"],
+        check=True, capture_output=True,
+    )
+    return str(directory / "ca.pem")
+
+
+#: A name the server's certificate is made for, which is not the host connected to.
+OTHER_NAME = "mysqlpool-elsewhere.invalid"
+
+
+@contextlib.contextmanager
+def certificate_for(server: ThrowawayServer, name: str):
+    """The server presents a certificate for ``name`` (from its own CA) meanwhile."""
+
+    def flush_ssl() -> None:
+        connection = admin_connection(server.address, use_database=False)
+        try:
+            cursor = driver().cursor(connection)
+            cursor.execute("FLUSH SSL")  # MariaDB reloads its certificate files
+            cursor.close()
+        finally:
+            connection.close()
+
+    server.issue_server_certificate(name)
+    flush_ssl()
+    try:
+        yield
+    finally:
+        server.issue_server_certificate("127.0.0.1")
+        flush_ssl()
 
 
 def driver():
@@ -163,5 +209,80 @@ def test_verify_ca_rejects_a_certificate_it_cannot_verify(tls_server):
 
 
 def test_an_unknown_ssl_mode_is_refused():
-    with pytest.raises(ValueError, match="ssl_mode"):
+    with pytest.raises(ImproperlyConfigured, match=r"\['ssl_mode'\] = 'REQUIRD'"):
         driver().connect_params({"ssl_mode": "REQUIRD"})
+
+
+# ----- the same options verify the same way on every driver --------------------------
+
+
+def refused(address: ServerAddress, options: dict) -> str:
+    """The error a pool with ``options`` gets from the server, as text."""
+    with pytest.raises(Error) as failure:
+        pooled_ciphers(address, options)
+    return str(failure.value)
+
+
+@pytest.mark.parametrize("mode", [None, "PREFERRED", "REQUIRED"])
+def test_a_ca_given_means_the_chain_is_verified(tls_server, foreign_ca, mode):
+    # mysql-connector used to load a CA given and verify nothing with it.
+    right = {"ssl": {"ca": str(tls_server.directory / "ca.pem")}}
+    wrong = {"ssl": {"ca": foreign_ca}}
+    if mode:
+        right["ssl_mode"] = wrong["ssl_mode"] = mode
+    ciphers = pooled_ciphers(tls_server.address, right)
+    assert all(ciphers), ciphers  # encrypted, on both connections
+    message = refused(tls_server.address, wrong).lower()
+    assert "certificate" in message, message
+
+
+@pytest.mark.parametrize("options", [
+    {"ssl_mode": "VERIFY_CA"},
+    {"ssl_mode": "REQUIRED"},
+    {},
+], ids=["VERIFY_CA", "REQUIRED", "no-mode"])
+def test_only_verify_identity_checks_the_host_name(tls_server, options):
+    # The server's certificate is for another name than 127.0.0.1, from the right
+    # CA: the chain verifies, the host name does not match. MariaDB Connector/C's
+    # VERIFY_CA used to check the name (mysqlclient), and PyMySQL checked it
+    # whenever a CA was given.
+    ca = {"ca": str(tls_server.directory / "ca.pem")}
+    with certificate_for(tls_server, OTHER_NAME):
+        ciphers = pooled_ciphers(tls_server.address, {**options, "ssl": ca})
+        assert all(ciphers), ciphers
+        for strict in ({"ssl_mode": "VERIFY_IDENTITY", "ssl": ca},
+                       {**options, "ssl": {**ca, "check_hostname": True}}):
+            message = refused(tls_server.address, strict).lower()
+            assert "certificate" in message or "hostname" in message, message
+    # The same options with a certificate for the host connected to.
+    assert all(pooled_ciphers(tls_server.address, {"ssl_mode": "VERIFY_IDENTITY", "ssl": ca}))
+
+
+@pytest.mark.parametrize("options", [
+    {"ssl_mode": "REQUIRED"},
+    {"ssl_mode": "VERIFY_CA"},
+    {"ssl_mode": "VERIFY_IDENTITY"},
+    {"ssl": {"cipher": "ECDHE-RSA-AES256-GCM-SHA384"}},
+    {"ssl": True},
+], ids=["REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY", "ssl-dict", "ssl-True"])
+def test_required_tls_is_refused_before_the_credentials_are_sent(plain_server, options):
+    # A relay in front of the server without TLS sees what each client sends
+    # after the greeting. mysqlclient (MariaDB Connector/C) and mysql-connector
+    # used to send their handshake response -- the user name and the password's
+    # scramble -- in clear text, and mysqlpool refused the connection only after
+    # the login.
+    relay = RecordingRelay(plain_server.host, plain_server.port)
+    try:
+        address = ServerAddress("127.0.0.1", relay.port, plain_server.user,
+                                plain_server.password, plain_server.database)
+        with pytest.raises(OperationalError) as failure:
+            pooled_ciphers(address, options)
+        replies = relay.settled()
+    finally:
+        relay.close()
+    assert failure.value.args[0] == 2026 or "2026" in str(failure.value)
+    assert TLS_UNAVAILABLE in str(failure.value)
+    assert replies, "no client reached the relay"
+    for reply in replies:
+        assert not reply.server_offered_tls
+        assert reply.clear_text_user is None, f"credentials sent in clear text: {reply}"

@@ -14,6 +14,10 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.core.exceptions import ImproperlyConfigured
+
+from ..redaction import shown
+
 #: MySQL's client error for a TLS failure (CR_SSL_CONNECTION_ERROR).
 TLS_ERROR_CODE = 2026
 #: What every driver says when TLS is required but the server offers none.
@@ -41,28 +45,34 @@ def mysqlclient_shaped(value: Any, literal: str) -> str | bytes:
     return literal.encode()
 
 
-#: mysqlclient's ``ssl_mode`` values: what OPTIONS["ssl_mode"] means with any driver.
-SSL_MODES = ("DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY")
+def option_problems(options: Mapping[str, Any], where: str) -> list[str]:
+    """What is wrong with the driver options in ``options`` (an alias's OPTIONS,
+    ``where`` naming it), whichever driver is used: TLS and ``use_pure``."""
+    from . import tls
+
+    found = tls.problems(options, where)
+    try:
+        check_use_pure(options, where)
+    except ImproperlyConfigured as exc:
+        found.append(str(exc))
+    return found
 
 
-def normalized_tls(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``params`` with mysqlclient's TLS options in one form for every
-    driver: ``ssl_mode`` upper-cased and checked (a misspelt mode would otherwise
-    pass silently with some drivers), ``ssl=True``/``False`` as ssl_mode
-    REQUIRED/DISABLED (mysqlclient 2.2.4+ reads them so; PyMySQL and the
-    connector would fail on a bool)."""
-    params = dict(params)
-    mode = params.get("ssl_mode")
-    if mode is not None:
-        mode = params["ssl_mode"] = str(mode).upper()
-        if mode not in SSL_MODES:
-            raise ValueError(f"ssl_mode={mode!r} is not one of {', '.join(SSL_MODES)}")
-    ssl = params.get("ssl")
-    if isinstance(ssl, bool):
-        del params["ssl"]
-        if mode is None:
-            params["ssl_mode"] = "REQUIRED" if ssl else "DISABLED"
-    return params
+def check_use_pure(params: Mapping[str, Any], where: str = "DATABASES[...]['OPTIONS']") -> None:
+    """Refuse ``use_pure`` other than True.
+
+    mysql-connector's C extension connection has no socket mysqlpool can poll
+    (no liveness check without a round trip, no fork protection) and is not
+    tested; mysqlpool always uses the pure-Python class.
+    """
+    if "use_pure" in params and params["use_pure"] is not True:
+        raise ImproperlyConfigured(
+            f"{where}['use_pure'] = {shown(params['use_pure'])} is not supported: mysqlpool "
+            "always uses mysql-connector's pure-Python connection, whose socket it "
+            "watches (to find dead connections without a round trip, and after a "
+            "fork); the C extension's connection has none. Remove the option or set "
+            "it to True."
+        )
 
 
 class Driver:

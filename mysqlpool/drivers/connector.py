@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, mysqlclient_shaped, normalized_tls
+from . import tls
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, check_use_pure, mysqlclient_shaped
 
 # mysqlclient connect arguments that mysql-connector spells differently.
 _RENAMED = {
@@ -19,7 +20,6 @@ _RENAMED = {
 }
 # MySQL's client error codes (CR_MIN_ERROR, CR_MAX_ERROR).
 _CLIENT_ERRORS = (2000, 2999)
-_SSL_KEYS = {"ca": "ssl_ca", "cert": "ssl_cert", "key": "ssl_key", "cipher": "ssl_cipher"}
 
 
 class ConnectorDriver(Driver):
@@ -35,17 +35,12 @@ class ConnectorDriver(Driver):
         constants = importlib.import_module("mysql.connector.constants")
         self._client_flags = constants.ClientFlag
         cursor = importlib.import_module("mysql.connector.cursor")
+        # Always the pure-Python connection (see connection_class()), so
+        # always its buffered cursor.
+        self.connection_class = _connection_class(dbapi, constants.ClientFlag)
         self._cursor_classes = {
-            importlib.import_module("mysql.connector.connection").MySQLConnection: (
-                _mysqldb_like(cursor.MySQLCursorBuffered)
-            )
+            self.connection_class: _mysqldb_like(cursor.MySQLCursorBuffered)
         }
-        if getattr(dbapi, "HAVE_CEXT", False):
-            connection_cext = importlib.import_module("mysql.connector.connection_cext")
-            cursor_cext = importlib.import_module("mysql.connector.cursor_cext")
-            self._cursor_classes[connection_cext.CMySQLConnection] = (
-                _mysqldb_like(cursor_cext.CMySQLCursorBuffered)
-            )
         # The connector's own Django backend has the converter Django needs
         # (TIME as datetime.time, SafeString parameters); add what it lacks.
         django_base = importlib.import_module("mysql.connector.django.base")
@@ -95,36 +90,37 @@ class ConnectorDriver(Driver):
         }
 
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        params = normalized_tls(params)
+        check_use_pure(params)
+        params = {k: v for k, v in params.items() if k != "use_pure"}
+        params = tls.connect_arguments(self.name, params)
         params.pop("conv", None)
         params.setdefault("converter_class", self._converter_class)
-        flags = params.pop("client_flag", 0) | self._client_flags.MULTI_STATEMENTS
-        # A list adds to the connector's default flags; an int would replace them.
-        params["client_flags"] = [bit for bit in _bits(flags)]
+        flags = params.pop("client_flag", 0)
+        multi = self._client_flags.MULTI_STATEMENTS
+        if params.pop("multi_statements", False):
+            flags |= multi
+        # A list adds to the connector's default flags (a negative entry removes
+        # one); an int would replace them. The defaults include several
+        # statements per query, which lets an injected "; ..." run a statement
+        # of its own: off unless asked for (OPTIONS["multi_statements"] = True,
+        # or client_flag with CLIENT.MULTI_STATEMENTS).
+        params["client_flags"] = list(_bits(flags)) + ([] if flags & multi else [-multi])
         for old, new in _RENAMED.items():
             if old in params:
                 params[new] = params.pop(old)
-        ssl = params.pop("ssl", None) or {}
-        for key, value in ssl.items():
-            if key in _SSL_KEYS:
-                params.setdefault(_SSL_KEYS[key], value)
-        ssl_mode = str(params.pop("ssl_mode", "") or "").upper()
-        if ssl_mode == "DISABLED":
-            params["ssl_disabled"] = True
-        elif ssl_mode in ("VERIFY_CA", "VERIFY_IDENTITY"):
-            params["ssl_verify_cert"] = True
-            params["ssl_verify_identity"] = ssl_mode == "VERIFY_IDENTITY"
-        elif ssl_mode == "REQUIRED" or ssl:
-            params["_mysqlpool_tls_required"] = True
         # mysqlclient's cursors buffer results; so do the cursors made here.
         params.setdefault("buffered", True)
         return params
 
     def connect(self, params: Mapping[str, Any]) -> Any:
         params = dict(params)
-        tls_required = params.pop("_mysqlpool_tls_required", False)
-        connection = self.dbapi.connect(**params)
+        tls_required = params.get("_tls_required", False)
+        # The pure-Python class, always: mysql.connector.connect() would pick the
+        # C extension's where it loads (see base.check_use_pure for why not).
+        connection = self.connection_class(**params)
         if tls_required and not connection.is_secure:
+            # The greeting offered TLS (connection_class checks), but the
+            # connection is not encrypted: refuse it all the same.
             connection.close()
             raise self.dbapi.OperationalError(msg=TLS_UNAVAILABLE, errno=TLS_ERROR_CODE)
         # The connector escapes parameters according to the session's sql_mode,
@@ -224,6 +220,40 @@ class ConnectorDriver(Driver):
     def reset_session(self, connection: Any) -> bool:
         # Resets the session and re-applies charset, autocommit and init_command.
         return bool(connection.cmd_reset_connection())
+
+
+def _connection_class(dbapi: types.ModuleType, client_flag: Any) -> type:
+    """mysql-connector's pure-Python connection, taking the TLS arguments tls.py
+    gives (``_tls_context``, ``_tls_required``)."""
+    base = importlib.import_module("mysql.connector.connection").MySQLConnection
+
+    class MySQLConnection(base):
+        def __init__(self, *args: Any, _tls_context: Any = None, _tls_required: bool = False,
+                     **kwargs: Any) -> None:
+            # Set before the base class connects (in its __init__).
+            self._mysqlpool_tls = (_tls_context, _tls_required)
+            super().__init__(*args, **kwargs)
+
+        def _get_connection(self) -> Any:
+            sock = super()._get_connection()
+            context = self._mysqlpool_tls[0]
+            if context is not None:
+                # The connector builds its SSLContext from its own arguments,
+                # which have no capath, key password or cipher, and verify a CA
+                # given only with ssl_verify_cert: use tls.py's instead.
+                sock.build_ssl_context = lambda *args, **kwargs: context
+            return sock
+
+        def _do_handshake(self) -> None:
+            super()._do_handshake()
+            # The connector goes on in plain text when the server offers no TLS
+            # (it refuses only with ssl_verify_cert): refuse before the
+            # credentials are sent.
+            if self._mysqlpool_tls[1] and not self._handshake["capabilities"] & client_flag.SSL:
+                raise dbapi.InterfaceError(
+                    "SSL is required but the server doesn't support it", errno=TLS_ERROR_CODE)
+
+    return MySQLConnection
 
 
 def _mysqldb_like(cursor_class: type) -> type:

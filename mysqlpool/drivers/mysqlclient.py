@@ -8,7 +8,8 @@ from typing import Any
 
 from django.db.backends.utils import typecast_time
 
-from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, normalized_tls
+from . import tls
+from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, check_use_pure
 
 
 class MySQLClientDriver(Driver):
@@ -26,14 +27,30 @@ class MySQLClientDriver(Driver):
         return {**converters.conversions, field_type.TIME: typecast_time}
 
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        return normalized_tls(params)
+        check_use_pure(params)
+        params = {k: v for k, v in params.items() if k != "use_pure"}
+        # mysqlclient enables multiple statements itself unless
+        # OPTIONS["multi_statements"] is False: its own option, passed on as is.
+        return tls.connect_arguments(self.name, params, self.client_library())
+
+    def client_library(self) -> str:
+        """The C library mysqlclient is built on: ``"libmariadb"`` (MariaDB
+        Connector/C, version 3.x) or ``"libmysqlclient"`` (MySQL's, 5.7 and newer)."""
+        info = self.dbapi.get_client_info()
+        return "libmariadb" if int(info.split(".")[0]) < 5 else "libmysqlclient"
 
     def connect(self, params: dict[str, Any]) -> Any:
+        params = dict(params)
+        probe = params.pop("_tls_probe_greeting", False)
+        if probe and tls.server_offers_tls(params) is False:
+            # libmariadb would send the credentials in plain text before
+            # finding out (its REQUIRED is "use TLS if offered"): refuse first.
+            raise self.dbapi.OperationalError(TLS_ERROR_CODE, TLS_UNAVAILABLE)
         connection = self.dbapi.connect(**params)
         # As Django 5.2 does: an identity encoder for bytes breaks escaping.
         if getattr(connection, "encoders", {}).get(bytes) is bytes:
             connection.encoders.pop(bytes)
-        if tls_required(params):
+        if probe:
             self.verify_tls(connection)
         return connection
 
@@ -41,9 +58,10 @@ class MySQLClientDriver(Driver):
         """Refuse a connection that is not encrypted although TLS was required.
 
         Built against MariaDB Connector/C, mysqlclient turns ``ssl_mode="REQUIRED"``
-        (and an ``ssl`` dict) into MYSQL_OPT_SSL_ENFORCE, which still connects in
-        plain text when the server offers no TLS. Only the VERIFY_* modes fail.
-        One query per new connection, and only when TLS was asked for.
+        into MYSQL_OPT_SSL_ENFORCE, which still connects in plain text when the
+        server offers no TLS. connect() checks the greeting first; this catches a
+        server whose greeting changed in between (or a relay that strips the TLS
+        bit). One query per new connection, only when TLS is required.
         """
         cursor = connection.cursor()
         try:
@@ -69,17 +87,3 @@ class MySQLClientDriver(Driver):
             translated.__cause__ = exc
             return translated
         return exc
-
-
-#: ssl_mode values under which a connection must be encrypted.
-TLS_REQUIRED_MODES = frozenset({"REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"})
-
-
-def tls_required(params: Mapping[str, Any]) -> bool:
-    """Whether mysqlclient-style connect arguments ask for an encrypted connection:
-    a requiring ``ssl_mode``, or an ``ssl`` dict without an ``ssl_mode`` that allows
-    plain text (as PyMySQL and the connector adapter read them too)."""
-    mode = str(params.get("ssl_mode") or "").upper()
-    if mode in TLS_REQUIRED_MODES:
-        return True
-    return bool(params.get("ssl")) and mode not in ("DISABLED", "PREFERRED")

@@ -7,23 +7,9 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .base import mysqlclient_shaped
+from . import tls
+from .base import check_use_pure, mysqlclient_shaped
 from .mysqlclient import MySQLClientDriver
-
-# mysqlclient's ssl_mode values, as PyMySQL's own connect arguments.
-_SSL_MODES = {
-    "DISABLED": {"ssl_disabled": True},
-    "PREFERRED": {},
-    "REQUIRED": {"ssl": {"check_hostname": False, "verify_mode": False}},
-    "VERIFY_CA": {"ssl_verify_cert": True},
-    "VERIFY_IDENTITY": {"ssl_verify_cert": True, "ssl_verify_identity": True},
-}
-# The same modes said inside a user's ssl dict. PyMySQL builds its own dict, and
-# drops the user's (CA, client certificate), as soon as ssl_verify_* is given.
-_SSL_DICT_MODES = {
-    "VERIFY_CA": {"verify_mode": True, "check_hostname": False},
-    "VERIFY_IDENTITY": {"verify_mode": True, "check_hostname": True},
-}
 
 
 class PyMySQLDriver(MySQLClientDriver):
@@ -54,42 +40,54 @@ class PyMySQLDriver(MySQLClientDriver):
         }
 
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        params = super().connect_params(params)  # ssl_mode checked and upper-cased
-        mode = params.pop("ssl_mode", None)
-        if mode is not None:
-            tls = _SSL_MODES[mode]
-            user_ssl = params.get("ssl")
-            if isinstance(user_ssl, dict) and user_ssl and mode in _SSL_DICT_MODES:
-                params["ssl"] = {**user_ssl, **_SSL_DICT_MODES[mode]}
-                tls = {}
-            for key, value in tls.items():
-                if key == "ssl" and params.get("ssl"):
-                    continue  # the user's ssl dict already makes TLS required
-                params.setdefault(key, value)
-        # mysqlclient always allows multiple statements (Django relies on it).
-        params["client_flag"] = params.get("client_flag", 0) | self._multi_statements
+        check_use_pure(params)
+        params = {k: v for k, v in params.items() if k != "use_pure"}
+        params = tls.connect_arguments(self.name, params)
+        # Not enabled unless asked for (OPTIONS["multi_statements"] = True, or
+        # client_flag with CLIENT.MULTI_STATEMENTS), as with stock PyMySQL:
+        # it lets an injected "; ..." run a statement of its own.
+        if params.pop("multi_statements", False):
+            params["client_flag"] = params.get("client_flag", 0) | self._multi_statements
         return params
 
     def creator(self, params: Mapping[str, Any]) -> Callable[[], Any]:
-        # PyMySQL builds an SSLContext (loading the system CA store, ~20 ms) on
-        # every connect, even in its default "preferred" mode. Build it once per
-        # pool. The connection still decides whether TLS is required, preferred
-        # or off exactly as before; only the context object is shared.
+        # One connection class, so one SSLContext, per pool (see _connection_class).
         params = self.connect_params(params)
-        base = self.dbapi.connections.Connection
-        shared: list = []
+        connection_class, params = self._connection_class(params)
+        return lambda: connection_class(**params)
 
-        class Connection(base):
+    def connect(self, params: Mapping[str, Any]) -> Any:
+        connection_class, params = self._connection_class(params)
+        return connection_class(**params)
+
+    def _connection_class(self, params: Mapping[str, Any]) -> tuple[type, dict[str, Any]]:
+        """PyMySQL's Connection, given the SSLContext from tls.py, and the
+        parameters left for it.
+
+        PyMySQL builds an SSLContext (loading the system CA store, ~20 ms) on
+        every connect, even in its default "preferred" mode. The class made here
+        builds it once: every connection made from it shares it. Where TLS is
+        required, PyMySQL is given the context (ssl=), and refuses a server
+        without TLS before authenticating; where it is preferred, the context
+        replaces the one PyMySQL would build for its preferred mode.
+        """
+        params = dict(params)
+        context = params.pop("_tls_context", None)
+        if params.pop("_tls_required", False):
+            params["ssl"] = context
+        shared: list = [context] if context is not None else []
+
+        class Connection(self.dbapi.connections.Connection):
             def _create_ssl_ctx(self, sslp):
                 if not shared:
                     shared.append(super()._create_ssl_ctx(sslp))
                 return shared[0]
 
-        return lambda: Connection(**params)
+        return Connection, params
 
     def verify_tls(self, connection: Any) -> None:
-        # PyMySQL refuses a server without TLS itself when TLS is required
-        # (connect_params maps ssl_mode REQUIRED to an ssl dict).
+        # PyMySQL refuses a server without TLS itself, before authenticating,
+        # when it is given an SSLContext (ssl=).
         return None
 
     def escape(self, connection: Any, value: Any) -> str | bytes:
