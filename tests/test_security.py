@@ -216,14 +216,16 @@ def test_no_password_in_the_repr_of_any_mysqlpool_object():
                 "pool": pool, "pool key": pool.key, "config": pool.config,
                 "pool_config()": pool_config("shown", connection.settings_dict),
                 "stats": pool.stats, "snapshot": pool.snapshot(), "driver": pool.driver,
-                "SQLAlchemy pool": pool._pool, "checkout": checkout,
+                "SQLAlchemy pool": pool.sa_pool, "checkout": checkout,
+                "credentials": pool.credentials,
                 "fairy": checkout.fairy, "wrapper": connection, "cursor": cursor,
                 "cursor wrapper": cursor.cursor, "error wrapper": connection.wrap_database_errors,
             }
             for name, obj in objects.items():
                 assert_no_secret(repr(obj), f"repr({name})")
                 assert_no_secret(str(obj), f"str({name})")
-    # Pool keys digest every password argument the drivers take.
+    # Pool keys hold no login password (it may rotate without a new pool), and
+    # other secrets (a client key's password) only as digests.
     params = {
         "host": "h", "user": "u", "password": SECRET, "passwd": SECRET,
         "password1": SECRET, "password2": LIMITED.password, "ssl_key_password": SECRET,
@@ -231,8 +233,13 @@ def test_no_password_in_the_repr_of_any_mysqlpool_object():
     }
     key = _pool_key(pool.driver, pool.config, params)
     assert_no_secret(repr(key), "a pool key")
-    changed = _pool_key(pool.driver, pool.config, {**params, "password1": "another"})
-    assert changed != key, "a changed password must still give a new pool"
+    rotated = _pool_key(pool.driver, pool.config, {**params, "password": "another",
+                                                   "password1": "another"})
+    assert rotated == key, "a new login password is not a new pool"
+    other_key = _pool_key(pool.driver, pool.config, {**params, "ssl_key_password": "x"})
+    assert other_key != key, "another client key password is another pool"
+    other_user = _pool_key(pool.driver, pool.config, {**params, "user": "v"})
+    assert other_user != key, "another user is another pool"
 
 
 def test_no_password_in_stats_or_the_stats_command():

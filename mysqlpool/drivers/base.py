@@ -147,10 +147,11 @@ class Driver:
         """Translate Django's (mysqlclient-style) connect arguments for this driver."""
         return dict(params)
 
-    def creator(self, params: Mapping[str, Any]) -> Callable[[], Any]:
-        """A zero-argument function the pool calls to open one connection."""
+    def creator(self, params: Mapping[str, Any]) -> Callable[..., Any]:
+        """The function the pool calls to open one connection; its keyword
+        arguments (the password of the moment) are added to ``params``."""
         params = self.connect_params(params)
-        return lambda: self.connect(params)
+        return lambda **late: self.connect({**params, **late})
 
     def connect(self, params: Mapping[str, Any]) -> Any:
         """Open one connection from already translated parameters."""

@@ -50,11 +50,11 @@ class PyMySQLDriver(MySQLClientDriver):
             params["client_flag"] = params.get("client_flag", 0) | self._multi_statements
         return params
 
-    def creator(self, params: Mapping[str, Any]) -> Callable[[], Any]:
+    def creator(self, params: Mapping[str, Any]) -> Callable[..., Any]:
         # One connection class, so one SSLContext, per pool (see _connection_class).
         params = self.connect_params(params)
         connection_class, params = self._connection_class(params)
-        return lambda: connection_class(**params)
+        return lambda **late: connection_class(**params, **late)
 
     def connect(self, params: Mapping[str, Any]) -> Any:
         connection_class, params = self._connection_class(params)

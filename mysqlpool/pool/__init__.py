@@ -1,10 +1,14 @@
 """Connection pools: one SQLAlchemy pool per alias and connection parameters.
 
-- ``base``: the pool of one alias (checkout, events, stats);
+- ``base``: the pool of one alias (checkout, lifetime, failover, new connections);
 - ``checkout``: one checkout and its return policy;
 - ``liveness``: whether an idle connection can be handed out;
+- ``watchdog``: the bound on a liveness ping (``ping_timeout``);
 - ``gate``: fair waiting when the pool is full;
-- ``leaks``: reporting connections held too long;
+- ``credentials``: the password of each new connection;
+- ``housekeeping``, ``maintenance``, ``leaks``: the background thread and what
+  it does (idle connections, lifetimes, ``min_size``, leak reports);
+- ``stats``: counters and :func:`mysqlpool.stats` figures;
 - ``registry``: the pools of the process, ``close_pool()``, fork, pool keys.
 """
 

@@ -1,12 +1,12 @@
 """A pool of one driver's connections for one alias: SQLAlchemy's pool, with a
-fair waiting line, a checkout that costs no round trip in the common case, and
-counters for :func:`mysqlpool.stats`."""
+fair waiting line, a checkout that costs no round trip in the common case, a
+lifetime per connection, and the password of the moment for new connections."""
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
+import random
 import time
 import weakref
 from collections.abc import Mapping
@@ -18,7 +18,7 @@ from sqlalchemy import exc as sa_exc
 
 from ..config import PoolConfig
 from ..drivers import Driver
-from . import leaks
+from . import housekeeping
 from .checkout import (
     EXPECTED,
     FAILURE,
@@ -29,31 +29,31 @@ from .checkout import (
     invalidate,
     thread_checkouts,
 )
+from .credentials import Credentials, without_secrets
 from .gate import FairGate
 from .liveness import idle_problem
+from .stats import PoolStats, snapshot
+from .watchdog import PingTimeout
 
 logger = logging.getLogger("mysqlpool")
+
+#: Key in a connection record's info: when (time.monotonic()) it must be replaced.
+EXPIRES = "mysqlpool.expires"
+#: A connection's lifetime is shortened by up to this part, at random.
+LIFETIME_JITTER = 0.10
+#: MySQL's "access denied": a password that was rotated between fetch and use.
+ACCESS_DENIED = 1045
 
 
 class PoolTimeout(OperationalError):
     """No pooled connection became free within the pool's ``timeout``."""
 
 
-class PoolStats:
-    """Counters kept by one pool."""
-
-    __slots__ = ("connects", "invalidations", "timeouts", "waits", "wait_time", "checkouts")
-
-    def __init__(self) -> None:
-        self.connects = self.invalidations = self.timeouts = self.waits = self.checkouts = 0
-        self.wait_time = 0.0
-
-
 class ConnectionPool:
     """A SQLAlchemy pool of one driver's connections, for one alias."""
 
     def __init__(self, alias: str, key: tuple, driver: Driver, config: PoolConfig,
-                 params: Mapping[str, Any]) -> None:
+                 params: Mapping[str, Any], settings_dict: Mapping[str, Any]) -> None:
         self.alias = alias
         self.key = key
         self.driver = driver
@@ -63,32 +63,26 @@ class ConnectionPool:
         self.stats = PoolStats()
         #: Django's server facts (version, sql_mode, ...), read once per pool.
         self.server_data: dict | None = None
+        self.credentials = Credentials(alias, config.password_provider, settings_dict, params)
+        self._open = driver.creator(without_secrets(params))
         self._connections: weakref.WeakSet = weakref.WeakSet()
         self._checked_out: weakref.WeakSet = weakref.WeakSet()
-        # Pool slots (connection records) that have had a connection, and those
-        # invalidated since: what tells a recycle from a reconnect in the log.
-        self._used_records: weakref.WeakSet = weakref.WeakSet()
-        self._invalidated_records: weakref.WeakSet = weakref.WeakSet()
-        self._stats_lock = threading.Lock()
-        self._pool = config.pool_class(
-            driver.creator(params),
+        self.sa_pool = config.pool_class(
+            self._new_connection,
             dialect=driver.dialect,
             reset_on_return=None,  # see PooledConnection.release()
             **dict(config.arguments),
         )
-        event.listen(self._pool, "connect", self._on_connect)
-        event.listen(self._pool, "reset", self._on_reset)
-        event.listen(self._pool, "invalidate", self._on_invalidate)
+        event.listen(self.sa_pool, "connect", self._on_connect)
+        event.listen(self.sa_pool, "reset", self._on_reset)
+        event.listen(self.sa_pool, "invalidate", self._on_invalidate)
         self._capacity = None
         if config.pool_size and config.max_overflow is not None and config.max_overflow >= 0:
             self._capacity = config.pool_size + config.max_overflow
-        timeout = dict(config.arguments).get("timeout", getattr(self._pool, "_timeout", 30.0))
-        self._timeout = timeout if isinstance(timeout, (int, float)) else 30.0
+        self._timeout = config.timeout
         # Bounded pools hand connections to waiters in arrival order.
         self._gate = FairGate(self._capacity) if self._capacity is not None else None
-        self._leak_watch: threading.Thread | None = None
-        if config.leak_warning_after:
-            self._leak_watch = leaks.watch(self, config.leak_warning_after)
+        housekeeping.watch(self)
 
     def __repr__(self) -> str:
         return (
@@ -102,37 +96,50 @@ class ConnectionPool:
     def checkout(self, owner: Any = None) -> PooledConnection:
         """Take a live connection; raise PoolTimeout when none frees up in time."""
         fairy = self._take()
-        # A connection the server has closed while it sat idle is replaced
-        # here. The check runs in this method rather than in a SQLAlchemy
-        # "checkout" listener: the event dispatch would cost more than the
-        # check itself on every checkout.
-        info = fairy.info
-        last_used = info.get(LAST_USED)
-        if last_used is not None:  # None: fresh from connect()
-            problem = idle_problem(self.driver, fairy.dbapi_connection, info, last_used,
-                                   self.config.ping_after_idle)
+        # A connection that died, expired or was left behind by a failover
+        # while it sat idle is replaced here. The check runs in this method
+        # rather than in a SQLAlchemy "checkout" listener: the event dispatch
+        # would cost more than the check itself on every checkout.
+        if fairy.info.get(LAST_USED) is not None:  # None: fresh from connect()
+            problem = self._problem(fairy)
             if problem is not None:
-                fairy = self._replace_dead(fairy, problem)
+                fairy = self._replace(fairy, problem)
         checkout = PooledConnection(self, fairy, owner)
-        with self._stats_lock:
-            self.stats.checkouts += 1
+        self.stats.add("checkouts")
         self._checked_out.add(checkout)
         thread_checkouts().add(checkout)
         return checkout
 
-    def _replace_dead(self, fairy: Any, problem: str) -> Any:
-        """Close a dead connection and take another. Each pass either accepts a
-        connection or closes a dead one, whose slot then reconnects."""
+    def _problem(self, fairy: Any) -> tuple[str, bool] | None:
+        """Why an idle connection cannot be handed out, and whether that is
+        normal operation (its lifetime is over) rather than a failure."""
+        info = fairy.info
+        if info.get(EXPIRES, float("inf")) <= time.monotonic():
+            return "it reached its lifetime (recycle)", True
+        try:
+            problem = idle_problem(self.driver, fairy.dbapi_connection, info,
+                                   info[LAST_USED], self.config.ping_after_idle,
+                                   self.config.ping_timeout)
+        except PingTimeout:
+            self._ping_timed_out(fairy)
+        return (problem, False) if problem is not None else None
+
+    def _replace(self, fairy: Any, problem: tuple[str, bool]) -> Any:
+        """Close an unusable connection and take another. Each pass either
+        accepts a connection or closes an unusable one, whose slot then
+        reconnects."""
         for _ in range(len(self._connections) + 2):
-            invalidate(fairy, sa_exc.DisconnectionError(problem))
+            why, expected = problem
+            if expected:
+                self.stats.add("lifetime_closed")
+                invalidate(fairy, None, expected=why)
+            else:
+                invalidate(fairy, sa_exc.DisconnectionError(why))
             self.slot_freed()
             fairy = self._take()
-            info = fairy.info
-            last_used = info.get(LAST_USED)
-            if last_used is None:
+            if fairy.info.get(LAST_USED) is None:
                 return fairy
-            problem = idle_problem(self.driver, fairy.dbapi_connection, info, last_used,
-                                   self.config.ping_after_idle)
+            problem = self._problem(fairy)
             if problem is None:
                 return fairy
         invalidate(fairy, None)
@@ -142,19 +149,33 @@ class ConnectionPool:
             "every pooled connection tried was closed by the server"
         )
 
+    def _ping_timed_out(self, fairy: Any) -> NoReturn:
+        # A server that answers no ping would hold a new connection as long:
+        # fail now rather than wait for a connect timeout.
+        self.stats.add("ping_timeouts")
+        invalidate(fairy, None, failure=f"no answer to a ping within "
+                   f"ping_timeout={self.config.ping_timeout} s")
+        self.slot_freed()
+        raise OperationalError(
+            f"The server of database alias {self.alias!r} did not answer a ping within "
+            f"{self.config.ping_timeout} s (ping_timeout); the connection was closed. "
+            "The server may be frozen or unreachable."
+        )
+
     def _take(self) -> Any:
         """A SQLAlchemy checkout, after a turn at the gate when the pool is full."""
         gate = self._gate
         if gate is not None and not gate.try_enter():
             start = time.monotonic()
             entered = gate.enter(self._timeout)
-            with self._stats_lock:
+            waited = time.monotonic() - start
+            with self.stats.lock:
                 self.stats.waits += 1
-                self.stats.wait_time += time.monotonic() - start
+                self.stats.wait_time += waited
             if not entered:
                 self._timed_out()
         try:
-            return self._pool.connect()
+            return self.sa_pool.connect()
         except sa_exc.TimeoutError:
             self.slot_freed()
             self._timed_out()
@@ -180,8 +201,7 @@ class ConnectionPool:
         return [checkout for ref in refs if (checkout := ref()) is not None]
 
     def _timed_out(self) -> NoReturn:
-        with self._stats_lock:
-            self.stats.timeouts += 1
+        self.stats.add("timeouts")
         logger.warning("Pool for %r exhausted: %s", self.alias, self.describe())
         raise PoolTimeout(
             f"No connection for database alias {self.alias!r} became free within "
@@ -192,21 +212,48 @@ class ConnectionPool:
             "max_overflow or timeout in MYSQLPOOL_ARGUMENTS."
         ) from None
 
+    # ----- new connections ----------------------------------------------------
+
+    def _new_connection(self) -> Any:
+        """SQLAlchemy's creator: one connection, with the password of the moment."""
+        try:
+            return self._open(**self.credentials.connect_arguments())
+        except self.driver.dbapi.Error as exc:
+            if not (self.credentials.rotating
+                    and self.driver.error_code(exc) == ACCESS_DENIED):
+                raise
+        # The provider's password was rotated between being issued and used:
+        # once more, with a fresh one.
+        self.stats.add("password_retries")
+        return self._open(**self.credentials.connect_arguments())
+
+    def update_credentials(self, settings_dict: Mapping[str, Any],
+                           params: Mapping[str, Any]) -> None:
+        """The alias's settings resolved again (PASSWORD may have been edited)."""
+        self.credentials.update(settings_dict, params)
+
+    def fail_over(self, why: str) -> None:
+        """Every connection opened until now is replaced at its next checkout
+        (SQLAlchemy's pool-wide invalidation): the server they reach is no
+        longer the one to use (read-only, not ready, shutting down)."""
+        self.stats.add("failovers")
+        logger.warning("Database alias %r: %s; replacing every connection opened before now",
+                       self.alias, why)
+        self.sa_pool._invalidate_time = time.time()
+        housekeeping.wake()  # closes the idle ones now
+
     # ----- SQLAlchemy's events ---------------------------------------------
 
     def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
-        with self._stats_lock:
-            self.stats.connects += 1
+        self.stats.add("connects")
         self._connections.add(dbapi_connection)
-        # A slot that had a connection, not invalidated since: SQLAlchemy
-        # replaced it for its age (``recycle``). Normal churn, so DEBUG.
-        if record in self._used_records and record not in self._invalidated_records:
-            logger.debug("Recycled a connection of %r (older than recycle=%s s)",
-                         self.alias, getattr(self._pool, "_recycle", "?"))
-        else:
-            logger.debug("New connection for %r (%s)", self.alias, self.driver.name)
-        self._used_records.add(record)
-        self._invalidated_records.discard(record)
+        lifetime = self.config.lifetime
+        if lifetime is not None:
+            # Shortened at random, so that connections opened together (a
+            # deploy, a burst) are not all replaced together.
+            shortened = lifetime * (1 - random.uniform(0, LIFETIME_JITTER))
+            record.info[EXPIRES] = time.monotonic() + shortened
+        logger.debug("New connection for %r (%s)", self.alias, self.driver.name)
 
     def _on_reset(self, dbapi_connection: Any, record: Any, state: Any) -> None:
         if record is None or record.info.pop(RELEASED, False):
@@ -226,14 +273,11 @@ class ConnectionPool:
         self.slot_freed()  # its slot at the gate too, or the pool shrinks for good
 
     def _on_invalidate(self, dbapi_connection: Any, record: Any, exception: Any) -> None:
-        with self._stats_lock:
-            self.stats.invalidations += 1
-        if record is not None:
-            self._invalidated_records.add(record)
+        self.stats.add("invalidations")
         expected = record.info.pop(EXPECTED, None) if record is not None else None
         if expected:
-            # Part of normal operation (session state, retired pool): DEBUG,
-            # so that INFO stays quiet unless something went wrong.
+            # Part of normal operation (session state, lifetime, retired
+            # pool): DEBUG, so that INFO stays quiet unless something failed.
             logger.debug("Replacing a connection of %r: %s", self.alias, expected)
         else:
             failure = record.info.pop(FAILURE, None) if record is not None else None
@@ -245,52 +289,37 @@ class ConnectionPool:
     def checked_out(self) -> int:
         """Connections held by checkouts now."""
         try:
-            return self._pool.checkedout()
+            return self.sa_pool.checkedout()
         except AttributeError:
             return len(self._checked_out)
 
-    def describe(self) -> str:
-        return f"{self.checked_out()} checked out, {self._pool.status()}"
+    def waiting(self) -> int:
+        """Checkouts waiting for a connection now."""
+        return self._gate.waiting if self._gate is not None else 0
 
     def idle_records(self) -> list[Any]:
         """The pool's idle slots that hold an open connection (QueuePool)."""
-        queue = getattr(getattr(self._pool, "_pool", None), "queue", None)
+        queue = getattr(getattr(self.sa_pool, "_pool", None), "queue", None)
         if queue is None:
             return []
         # A slot whose connection was closed (invalidated) stays in the queue,
         # empty, until the next checkout reconnects it: not an idle connection.
         return [record for record in list(queue) if record.dbapi_connection is not None]
 
+    def describe(self) -> str:
+        return f"{self.checked_out()} checked out, {self.sa_pool.status()}"
+
     def snapshot(self) -> dict[str, Any]:
         """This pool's figures for :func:`mysqlpool.stats`."""
-        pool = self._pool
-        idle = len(self.idle_records()) if hasattr(pool, "checkedin") else None
-        stats = self.stats
-        return {
-            "alias": self.alias,
-            "driver": self.driver.name,
-            "pool_class": self.config.pool_class.__name__,
-            "pool_size": self.config.pool_size,
-            "max_overflow": self.config.max_overflow,
-            "checked_out": self.checked_out(),
-            "idle": idle,
-            # SQLAlchemy counts unopened slots as negative overflow; report
-            # only connections open beyond pool_size.
-            "overflow": max(0, pool.overflow()) if hasattr(pool, "overflow") else None,
-            "connects": stats.connects,
-            "invalidations": stats.invalidations,
-            "timeouts": stats.timeouts,
-            "waits": stats.waits,
-            "wait_time": round(stats.wait_time, 6),
-            "checkouts": stats.checkouts,
-        }
+        return snapshot(self)
 
     # ----- ending -----------------------------------------------------------
 
     def retire(self) -> None:
         """Close idle connections now and checked-out ones when they come back."""
         self.retired = True
-        self._pool.dispose()
+        self.sa_pool.dispose()
+        housekeeping.forget(self)
 
     def abandon_inherited(self) -> None:
         """In a forked child: make the parent's sockets unusable here without

@@ -33,6 +33,17 @@ RELEASED = "mysqlpool.released"
 EXPECTED = "mysqlpool.expected_invalidation"
 FAILURE = "mysqlpool.failure"
 
+#: Server errors that mean the server is no longer the one to write to: a
+#: primary demoted or a proxy/DNS switch under way (go-sql-driver and
+#: node-mysql2 drop connections on the same codes).
+FAILOVER_ERRORS = {
+    1290: "running with --read-only",
+    1792: "read-only transaction",
+    1836: "read-only mode",
+    1047: "Galera node not ready",
+    1053: "server shutdown in progress",
+}
+
 
 class PooledConnection:
     """One checkout: the driver connection plus what the request did with it."""
@@ -80,9 +91,18 @@ class PooledConnection:
                 self.effects = effect
 
     def note_error(self, exc: BaseException) -> None:
-        """A statement failed: a lost connection must not go back to the pool."""
-        if self.pool.driver.is_disconnect(exc):
-            self.broken = "it lost its server connection"
+        """A statement failed: a lost connection must not go back to the pool,
+        and a server that can no longer take writes means a failover."""
+        driver = self.pool.driver
+        if not isinstance(exc, driver.dbapi.Error) and isinstance(
+                exc.__cause__, driver.dbapi.Error):
+            exc = exc.__cause__  # Django's exception, raised from the driver's
+        if driver.is_disconnect(exc):
+            self.mark_broken("it lost its server connection")
+        code = driver.error_code(exc)
+        if code in FAILOVER_ERRORS:
+            self.mark_broken(f"the server answered {code} ({FAILOVER_ERRORS[code]})")
+            self.pool.fail_over(f"the server answered {code} ({FAILOVER_ERRORS[code]})")
 
     def mark_broken(self, why: str) -> None:
         """Close the connection on return instead of reusing it."""

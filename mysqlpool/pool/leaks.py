@@ -1,38 +1,17 @@
 """``leak_warning_after``: report connections held for too long, with the stack
-that checked them out."""
+that checked them out (run by the housekeeping thread)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import traceback
-import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .base import ConnectionPool
 
 logger = logging.getLogger("mysqlpool")
-
-
-def watch(pool: ConnectionPool, threshold: float) -> threading.Thread:
-    """Start a daemon thread that warns about ``pool``'s long-held connections;
-    it ends with the pool."""
-    pool_ref = weakref.ref(pool)
-
-    def run() -> None:
-        while True:
-            time.sleep(min(threshold / 2, 5.0))
-            watched = pool_ref()
-            if watched is None or watched.retired:
-                return
-            report(watched, threshold)
-            del watched
-
-    thread = threading.Thread(target=run, name=f"mysqlpool-leaks-{pool.alias}", daemon=True)
-    thread.start()
-    return thread
 
 
 def report(pool: ConnectionPool, threshold: float) -> None:

@@ -3,7 +3,8 @@
 A connection the server closed while it sat idle (restart, KILL,
 ``wait_timeout``, a proxy's idle timeout) has a readable socket, which a
 zero-timeout poll sees for free. Only a connection idle for longer than
-``ping_after_idle`` is also pinged.
+``ping_after_idle`` is also pinged, and the ping gives up after
+``ping_timeout`` (see watchdog.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from typing import Any
 
 from ..drivers import Driver
+from . import watchdog
 
 #: Key in the connection record's info: (socket token, fd, poll object or None).
 POLLER = "mysqlpool.poller"
@@ -22,8 +24,11 @@ _READABLE = getattr(select, "POLLIN", 1) | getattr(select, "POLLERR", 8) | getat
 
 
 def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: float,
-                 ping_after_idle: float | None) -> str | None:
-    """Why a connection that was idle cannot be used, or None when it can."""
+                 ping_after_idle: float | None, ping_timeout: float) -> str | None:
+    """Why a connection that was idle cannot be used, or None when it can.
+
+    Raises watchdog.PingTimeout when the server did not answer the ping in time.
+    """
     state = driver.socket_state(dbapi_connection)
     if state is None:
         return "its socket is closed"
@@ -39,7 +44,9 @@ def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: f
         return "the server closed the connection"
     if ping_after_idle is not None and time.monotonic() - last_used > ping_after_idle:
         try:
-            driver.ping(dbapi_connection)
+            watchdog.bounded(fd, ping_timeout, driver.ping, dbapi_connection)
+        except watchdog.PingTimeout:
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure means not usable
             return f"ping failed: {exc}"
     return None

@@ -20,8 +20,9 @@ from typing import Any
 from ..config import PoolConfig
 from ..drivers import Driver
 from ..redaction import is_secret_name
-from . import checkout
+from . import checkout, housekeeping, watchdog
 from .base import ConnectionPool
+from .credentials import without_secrets
 
 logger = logging.getLogger("mysqlpool")
 
@@ -34,21 +35,26 @@ _KEY_SECRET = secrets.token_bytes(32)
 
 
 def get_pool(alias: str, key: tuple, driver: Driver, config: PoolConfig,
-             params: Mapping[str, Any]) -> ConnectionPool:
+             params: Mapping[str, Any], settings_dict: Mapping[str, Any]) -> ConnectionPool:
     """The pool for ``alias`` with these settings; replaces a pool whose settings
-    changed (the test runner renames the database, for instance)."""
+    changed (the test runner renames the database, for instance). A new
+    password is not a change of pool: new connections use it."""
     pool = _pools.get(alias)
     if pool is not None and pool.key == key:
+        pool.update_credentials(settings_dict, params)
         return pool
     with _lock:
         pool = _pools.get(alias)
         if pool is None or pool.key != key:
             old = pool
-            pool = _pools[alias] = ConnectionPool(alias, key, driver, config, params)
+            pool = _pools[alias] = ConnectionPool(alias, key, driver, config, params,
+                                                  settings_dict)
             _every_pool.add(pool)
             if old is not None:
                 logger.info("Settings of %r changed; disposing of its old pool", alias)
                 old.retire()
+        else:
+            pool.update_credentials(settings_dict, params)
     return pool
 
 
@@ -100,9 +106,14 @@ def freeze(value: Any) -> Any:
 
 
 def pool_key(driver: Driver, config: PoolConfig, params: Mapping[str, Any]) -> tuple:
-    """What makes two connections interchangeable. Secrets only as digests."""
+    """What makes two connections interchangeable: everything but the login
+    password, which may rotate (see credentials.py). Other secrets (a client
+    key's password) only as digests."""
     items = []
+    login = without_secrets(params)
     for name, value in params.items():
+        if name not in login:
+            continue  # the login password: not what a connection is
         if is_secret_name(name):
             value = password_digest(value)
         elif name == "conv" and value is driver.conversions:
@@ -133,6 +144,8 @@ def _after_fork_in_child() -> None:
     _every_pool = weakref.WeakSet()
     _lock = threading.Lock()
     checkout.forget_threads_after_fork()
+    housekeeping.after_fork_in_child()
+    watchdog.after_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):

@@ -147,5 +147,5 @@ def test_leak_detection_is_off_by_default(server, pooled_alias, caplog):
     release = threading.Event()
     threading.Timer(1.0, release.set).start()
     hold_connection_too_long(alias, release, 30)
-    assert pools.pool_for(alias)._leak_watch is None
+    assert pools.pool_for(alias).config.leak_warning_after is None
     assert not [r for r in caplog.records if "checked out for" in r.getMessage()]

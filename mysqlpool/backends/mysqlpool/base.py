@@ -117,7 +117,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             # Called with parameters of the caller's own: their own pool.
             pool = pools.get_pool(
                 self.alias, pools.pool_key(driver, binding.config, conn_params), driver,
-                binding.config, conn_params,
+                binding.config, conn_params, self.settings_dict,
             )
         self._pool = pool
         checkout = self._checkout = pool.checkout(owner=self)
@@ -194,9 +194,12 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         """Dispose of this alias's pool (Django's pool convention)."""
         pools.close_pool(self.alias)
 
-    def _mark_broken(self, why: str) -> None:
-        if self._checkout is not None:
-            self._checkout.mark_broken(why)
+    def _mark_broken(self, why: str, exc: BaseException | None = None) -> None:
+        checkout = self._checkout
+        if checkout is not None:
+            if exc is not None:
+                checkout.note_error(exc)
+            checkout.mark_broken(why)
 
     # ----- what Django's backend calls on MySQLdb -----------------------------
 
@@ -211,8 +214,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     def _commit(self) -> None:
         try:
             super()._commit()
-        except Exception:
-            self._mark_broken("COMMIT failed on it")
+        except Exception as exc:
+            self._mark_broken("COMMIT failed on it", exc)
             raise
 
     def _rollback(self) -> None:
@@ -220,16 +223,16 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             BaseDatabaseWrapper._rollback(self)
         except self.Database.NotSupportedError:
             pass
-        except Exception:
-            self._mark_broken("ROLLBACK failed on it")
+        except Exception as exc:
+            self._mark_broken("ROLLBACK failed on it", exc)
             raise
 
     def _set_autocommit(self, autocommit: bool) -> None:
         try:
             with self.wrap_database_errors:
                 self.driver.set_autocommit(self.connection, autocommit)
-        except Exception:
-            self._mark_broken("changing autocommit failed on it")
+        except Exception as exc:
+            self._mark_broken("changing autocommit failed on it", exc)
             raise
 
     def is_usable(self) -> bool:

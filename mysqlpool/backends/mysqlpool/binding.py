@@ -66,7 +66,7 @@ def resolve(wrapper: Any, *, check_conn_max_age: bool) -> Binding:
     pool = None
     if config is not None:
         pool = pools.get_pool(wrapper.alias, pools.pool_key(driver, config, params), driver,
-                              config, params)
+                              config, params, wrapper.settings_dict)
     return Binding(generation, snapshot, driver, config, params, pool)
 
 

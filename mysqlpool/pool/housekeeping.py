@@ -1,0 +1,102 @@
+"""One thread per process looks after every pool: idle connections, lifetimes,
+``min_size``, leak reports (see maintenance.py).
+
+It starts with the first pool, ends when ``close_pool()`` leaves no pool, and
+does not exist in a forked child until the child makes pools of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from typing import TYPE_CHECKING
+
+from . import maintenance
+
+if TYPE_CHECKING:
+    from .base import ConnectionPool
+
+logger = logging.getLogger("mysqlpool")
+
+#: Seconds between rounds at most, and at least.
+LONGEST_TICK = 1.0
+SHORTEST_TICK = 0.05
+
+_lock = threading.Lock()
+_wakeup = threading.Condition(_lock)
+_pools: weakref.WeakSet = weakref.WeakSet()
+_thread: threading.Thread | None = None
+
+
+def watch(pool: ConnectionPool) -> None:
+    """Look after ``pool`` (from its creation); a first round runs at once."""
+    global _thread
+    with _lock:
+        _pools.add(pool)
+        if _thread is None:
+            _thread = threading.Thread(target=_run, name="mysqlpool-housekeeping",
+                                       daemon=True)
+            _thread.start()
+        _wakeup.notify()
+
+
+def forget(pool: ConnectionPool) -> None:
+    """``pool`` is retired; the thread ends once no pool is left."""
+    with _lock:
+        _pools.discard(pool)
+        _wakeup.notify()
+
+
+def wake() -> None:
+    """Run a round now (after a failover, for instance)."""
+    with _lock:
+        _wakeup.notify()
+
+
+def running() -> bool:
+    """Whether the thread is running (for tests and stats)."""
+    thread = _thread
+    return thread is not None and thread.is_alive()
+
+
+def _tick(pools: list[ConnectionPool]) -> float:
+    tick = LONGEST_TICK
+    for pool in pools:
+        config = pool.config
+        for seconds, part in ((config.max_idle, 4), (config.lifetime, 20),
+                              (config.leak_warning_after, 2)):
+            if seconds:
+                tick = min(tick, seconds / part)
+    return max(tick, SHORTEST_TICK)
+
+
+def _run() -> None:
+    global _thread
+    me = threading.current_thread()
+    while True:
+        with _lock:
+            if _thread is not me:
+                return  # replaced (after a fork, another thread is the child's)
+            pools = [pool for pool in _pools if not pool.retired]
+            if not pools:
+                _thread = None
+                return
+        for pool in pools:
+            try:
+                maintenance.tend(pool)
+            except Exception:  # noqa: BLE001 - the thread must go on
+                logger.debug("Housekeeping of %r failed", pool.alias, exc_info=True)
+        tick = _tick(pools)
+        del pools, pool  # no strong reference while waiting: retired pools can go
+        with _lock:
+            _wakeup.wait(tick)
+
+
+def after_fork_in_child() -> None:
+    """The parent's pools are not the child's, and its thread did not survive."""
+    global _lock, _wakeup, _pools, _thread
+    _lock = threading.Lock()
+    _wakeup = threading.Condition(_lock)
+    _pools = weakref.WeakSet()
+    _thread = None
