@@ -217,6 +217,61 @@ def test_unknown_key_in_pool_options():
     assert_clear(str(error), "has no argument 'size'")
 
 
+@pytest.mark.parametrize("pool, needle", [
+    ({"min_size": -1}, "['min_size'] = -1: min_size must be a whole number >= 0"),
+    ({"min_size": 6, "pool_size": 5},
+     "['min_size'] = 6: min_size must be at most the connections the pool keeps open, "
+     "pool_size = 5"),
+    ({"min_size": 4, "max_size": 3}, "['min_size'] = 4: min_size must be at most"),
+    ({"max_size": 0}, "['max_size'] = 0: max_size must be a whole number >= 1"),
+    ({"max_idle": -1}, "['max_idle'] = -1: max_idle must be a finite number of seconds > 0"),
+    ({"ping_timeout": 0}, "['ping_timeout'] = 0: ping_timeout must be a finite number"),
+    ({"max_lifetime": "1h"}, "['max_lifetime'] = '1h': max_lifetime must be a finite number"),
+    ({"password_provider": "nowhere.token"},
+     "['password_provider'] = 'nowhere.token': password_provider cannot be imported"),
+    ({"password_provider": "os.sep"},
+     "['password_provider'] = 'os.sep': password_provider names str, which is not callable"),
+    ({"password_provider": 42}, "password_provider must be a callable or the dotted path"),
+    # Both names of Django's PostgreSQL pool and SQLAlchemy's for one meaning.
+    ({"max_size": 4, "pool_size": 4},
+     "gives 'max_size' = 4 (Django's PostgreSQL pool's name) and 'pool_size' (SQLAlchemy's) "
+     "for the same thing: keep one, either 'max_size' or 'pool_size' and 'max_overflow'"),
+    ({"max_lifetime": 60, "recycle": 60},
+     "gives 'max_lifetime' = 60 (Django's PostgreSQL pool's name) and 'recycle'"),
+    ({"max_waiting": 10}, "['max_waiting'] is not a pool argument"),
+], ids=lambda value: str(value) if isinstance(value, dict) else "")
+def test_bad_lifecycle_arguments(pool, needle):
+    with temporary_alias("bad", **entry(OPTIONS={"pool": pool})):
+        (message,) = check_messages("bad")
+    assert_clear(message, "mysqlpool.E002", "DATABASES['bad']['OPTIONS']['pool']", needle)
+    error, _ = first_connection(OPTIONS={"pool": pool})
+    assert_clear(str(error), needle)
+
+
+def test_min_size_needs_a_pool_that_keeps_connections(settings):
+    settings.MYSQLPOOL_BACKEND = "NullPool"
+    with temporary_alias("bad", **entry(OPTIONS={"pool": {"min_size": 1}})):
+        (message,) = check_messages("bad")
+    assert_clear(message, "['min_size'] = 1: NullPool keeps no idle connections")
+
+
+def test_an_alias_may_use_the_other_family_than_the_global_arguments(settings):
+    """An alias's max_size replaces MYSQLPOOL_ARGUMENTS' pool_size and max_overflow."""
+    settings.MYSQLPOOL_ARGUMENTS = {"pool_size": 10, "max_overflow": 5, "recycle": 60}
+    with temporary_alias("fine", **entry(OPTIONS={"pool": {"max_size": 3,
+                                                          "max_lifetime": 30}})) as connection:
+        assert check_messages("fine") == []
+        config = connection.pool_config()
+    assert (config.pool_size, config.max_overflow, config.lifetime) == (3, 0, 30)
+
+
+def test_a_password_provider_that_returns_no_str_is_named():
+    entry_ = entry(OPTIONS={"pool": {"password_provider": lambda settings_dict: None}})
+    error, _ = first_connection(error=ImproperlyConfigured, **entry_)
+    assert_clear(str(error), "DATABASES['bad']: password_provider returned a NoneType",
+                 "must return a str")
+
+
 @pytest.mark.parametrize("max_age", [60, None])
 def test_persistent_connections(max_age):
     with temporary_alias("bad", **entry(CONN_MAX_AGE=max_age)):

@@ -29,6 +29,21 @@ def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: f
 
     Raises watchdog.PingTimeout when the server did not answer the ping in time.
     """
+    problem = socket_problem(driver, dbapi_connection, info)
+    if problem is not None:
+        return problem
+    if ping_after_idle is not None and time.monotonic() - last_used > ping_after_idle:
+        try:
+            watchdog.bounded(info[POLLER][1], ping_timeout, driver.ping, dbapi_connection)
+        except watchdog.PingTimeout:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure means not usable
+            return f"ping failed: {exc}"
+    return None
+
+
+def socket_problem(driver: Driver, dbapi_connection: Any, info: dict) -> str | None:
+    """Why an idle connection's socket shows it dead (no round trip), or None."""
     state = driver.socket_state(dbapi_connection)
     if state is None:
         return "its socket is closed"
@@ -42,13 +57,6 @@ def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: f
     # one before it closes an idle connection).
     if _readable(cached[2], fd):
         return "the server closed the connection"
-    if ping_after_idle is not None and time.monotonic() - last_used > ping_after_idle:
-        try:
-            watchdog.bounded(fd, ping_timeout, driver.ping, dbapi_connection)
-        except watchdog.PingTimeout:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure means not usable
-            return f"ping failed: {exc}"
     return None
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import leaks
 from .checkout import LAST_USED
+from .liveness import socket_problem
 
 if TYPE_CHECKING:
     from .base import ConnectionPool
@@ -28,6 +29,7 @@ logger = logging.getLogger("mysqlpool")
 _REASONS = {
     "lifetime_closed": "it reached its lifetime (recycle)",
     "failovers_closed": "it was opened before a failover",
+    "dead_closed": "the server closed it",
     "idle_closed": "it was idle longer than max_idle",
 }
 
@@ -63,10 +65,15 @@ def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
         idle.sort(key=lambda record: record.info.get(LAST_USED, 0))  # longest idle first
         for record in idle:
             info = record.info
-            if info.get(EXPIRES, float("inf")) <= now:
+            if socket_problem(pool.driver, record.dbapi_connection, info) is not None:
+                leaving.append((record, "dead_closed"))
+                kept -= 1
+            elif info.get(EXPIRES, float("inf")) <= now:
                 leaving.append((record, "lifetime_closed"))
+                kept -= 1
             elif record.starttime < failed_over_at:
                 leaving.append((record, "failovers_closed"))
+                kept -= 1
             elif (config.max_idle is not None and kept > config.min_size
                   and now - info.get(LAST_USED, now) > config.max_idle):
                 leaving.append((record, "idle_closed"))
@@ -81,7 +88,7 @@ def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
                          exc_info=True)
         finally:
             pool.sa_pool._dec_overflow()  # its slot can open a connection again
-        if counter != "failovers_closed":
+        if counter in ("idle_closed", "lifetime_closed"):
             pool.stats.add(counter)
         logger.debug("Closed an idle connection of %r: %s", pool.alias, _REASONS[counter])
     return len(leaving)
