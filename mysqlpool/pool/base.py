@@ -16,6 +16,7 @@ from django.db.utils import OperationalError
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 
+from .. import metrics
 from ..config import PoolConfig
 from ..drivers import Driver
 from . import housekeeping
@@ -64,6 +65,9 @@ class ConnectionPool:
         #: Django's server facts (version, sql_mode, ...), read once per pool.
         self.server_data: dict | None = None
         self.credentials = Credentials(alias, config.password_provider, settings_dict, params)
+        #: Where measurements go; None (nothing measured) without an exporter.
+        self.observer = metrics.observer()
+        self.metric_attributes = {"db.client.connection.pool.name": alias}
         self._open = driver.creator(without_secrets(params))
         self._connections: weakref.WeakSet = weakref.WeakSet()
         self._checked_out: weakref.WeakSet = weakref.WeakSet()
@@ -95,6 +99,9 @@ class ConnectionPool:
 
     def checkout(self, owner: Any = None) -> PooledConnection:
         """Take a live connection; raise PoolTimeout when none frees up in time."""
+        observer = self.observer
+        if observer is not None:
+            started = time.monotonic()
         fairy = self._take()
         # A connection that died, expired or was left behind by a failover
         # while it sat idle is replaced here. The check runs in this method
@@ -105,6 +112,8 @@ class ConnectionPool:
             if problem is not None:
                 fairy = self._replace(fairy, problem)
         checkout = PooledConnection(self, fairy, owner)
+        if observer is not None:
+            observer.waited(self, checkout.checked_out_at - started)
         self.stats.add("checkouts")
         self._checked_out.add(checkout)
         thread_checkouts().add(checkout)
@@ -216,6 +225,15 @@ class ConnectionPool:
 
     def _new_connection(self) -> Any:
         """SQLAlchemy's creator: one connection, with the password of the moment."""
+        observer = self.observer
+        if observer is None:
+            return self._connect()
+        started = time.monotonic()
+        connection = self._connect()
+        observer.connected(self, time.monotonic() - started)
+        return connection
+
+    def _connect(self) -> Any:
         try:
             return self._open(**self.credentials.connect_arguments())
         except self.driver.dbapi.Error as exc:
@@ -312,6 +330,11 @@ class ConnectionPool:
     def snapshot(self) -> dict[str, Any]:
         """This pool's figures for :func:`mysqlpool.stats`."""
         return snapshot(self)
+
+    def metric_figures(self) -> dict[str, Any]:
+        """The limits and counts the metrics report besides the connections."""
+        return {"max": self._capacity, "min_size": self.config.min_size,
+                "waiting": self.waiting(), "timeouts": self.stats.timeouts}
 
     # ----- ending -----------------------------------------------------------
 

@@ -118,6 +118,8 @@ class PooledConnection:
         pool.forget(self)
         if pool.pid != os.getpid():
             return  # inherited through fork(): never touch the parent's connection
+        if pool.observer is not None:
+            pool.observer.used(pool, time.monotonic() - self.checked_out_at)
         try:
             self._return(fairy, autocommit, abandoned)
         except BaseException:

@@ -46,6 +46,11 @@ def forget(pool: ConnectionPool) -> None:
     with _lock:
         _pools.discard(pool)
         _wakeup.notify()
+    if pool.observer is not None:
+        try:
+            pool.observer.publish(pool)  # its figures go to 0 if nothing replaces it
+        except Exception:  # noqa: BLE001 - metrics never break closing a pool
+            logger.debug("Publishing the metrics of %r failed", pool.alias, exc_info=True)
 
 
 def wake() -> None:

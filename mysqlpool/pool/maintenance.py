@@ -41,10 +41,11 @@ def tend(pool: ConnectionPool) -> None:
     if pool.config.leak_warning_after:
         leaks.report(pool, pool.config.leak_warning_after)
     queue = _queue(pool)
-    if queue is None:
-        return  # not a QueuePool: it keeps no idle connections
-    close_idle(pool, queue, time.monotonic())
-    fill(pool, queue)
+    if queue is not None:  # a QueuePool: it keeps idle connections
+        close_idle(pool, queue, time.monotonic())
+        fill(pool, queue)
+    if pool.observer is not None:
+        pool.observer.publish(pool)
 
 
 def _queue(pool: ConnectionPool) -> Any:
@@ -90,7 +91,12 @@ def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
             pool.sa_pool._dec_overflow()  # its slot can open a connection again
         if counter in ("idle_closed", "lifetime_closed"):
             pool.stats.add(counter)
-        logger.debug("Closed an idle connection of %r: %s", pool.alias, _REASONS[counter])
+        if counter == "dead_closed":  # a failure, as when found at checkout: INFO
+            logger.info("Replacing a connection of %r: %s (found while idle)", pool.alias,
+                        _REASONS[counter])
+        else:
+            logger.debug("Closed an idle connection of %r: %s", pool.alias,
+                         _REASONS[counter])
     return len(leaving)
 
 

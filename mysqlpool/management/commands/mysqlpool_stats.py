@@ -7,9 +7,11 @@ from mysqlpool import stats
 COLUMNS = [
     ("alias", "alias"), ("driver", "driver"), ("pool_size", "size"),
     ("max_overflow", "max overflow"), ("checked_out", "checked out"), ("idle", "idle"),
-    ("overflow", "overflow"), ("connects", "connects"),
+    ("waiting", "waiting"), ("connects", "connects"),
     ("invalidations", "invalidations"), ("timeouts", "timeouts"), ("waits", "waits"),
-    ("wait_time", "wait s"),
+    ("wait_time", "wait s"), ("idle_closed", "idle closed"),
+    ("lifetime_closed", "lifetime closed"), ("ping_timeouts", "ping timeouts"),
+    ("failovers", "failovers"),
 ]
 
 

@@ -1,0 +1,101 @@
+"""OpenTelemetry's database client connection metrics (semantic conventions):
+every pool under ``db.client.connection.pool.name`` = its alias."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import metrics
+
+if TYPE_CHECKING:
+    from ..pool.base import ConnectionPool
+
+POOL_NAME = "db.client.connection.pool.name"
+STATE = "db.client.connection.state"
+# Bucket boundaries (seconds) for the three durations: a checkout takes
+# microseconds, a connect a millisecond to seconds, a use up to minutes.
+_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60)
+
+
+class OpenTelemetryObserver:
+    """The instruments, made once per process on the API's (proxy) meter."""
+
+    _instance: OpenTelemetryObserver | None = None
+
+    @classmethod
+    def instance(cls) -> OpenTelemetryObserver:
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+    def __init__(self) -> None:
+        # The API's meter follows the provider the application sets, even
+        # after this: measurements go nowhere (cheaply) until then.
+        meter = metrics.get_meter("mysqlpool")
+        self.create_time = meter.create_histogram(
+            "db.client.connection.create_time", unit="s",
+            description="The time it took to create a new connection",
+            explicit_bucket_boundaries_advisory=_BUCKETS)
+        self.wait_time = meter.create_histogram(
+            "db.client.connection.wait_time", unit="s",
+            description="The time it took to obtain an open connection from the pool",
+            explicit_bucket_boundaries_advisory=_BUCKETS)
+        self.use_time = meter.create_histogram(
+            "db.client.connection.use_time", unit="s",
+            description="The time between borrowing a connection and returning it to the pool",
+            explicit_bucket_boundaries_advisory=_BUCKETS)
+        meter.create_observable_up_down_counter(
+            "db.client.connection.count", [_counts], unit="{connection}",
+            description="The number of connections that are currently in state described "
+            "by the state attribute")
+        meter.create_observable_up_down_counter(
+            "db.client.connection.max", [_figure("max")], unit="{connection}",
+            description="The maximum number of open connections allowed")
+        meter.create_observable_up_down_counter(
+            "db.client.connection.idle.min", [_figure("min_size")], unit="{connection}",
+            description="The minimum number of idle open connections allowed")
+        meter.create_observable_up_down_counter(
+            "db.client.connection.pending_requests", [_figure("waiting")],
+            unit="{request}",
+            description="The number of current pending requests for an open connection")
+        meter.create_observable_counter(
+            "db.client.connection.timeouts", [_figure("timeouts")], unit="{timeout}",
+            description="The number of connection timeouts that have occurred trying to "
+            "obtain a connection from the pool")
+
+    def connected(self, pool: ConnectionPool, seconds: float) -> None:
+        self.create_time.record(seconds, pool.metric_attributes)
+
+    def waited(self, pool: ConnectionPool, seconds: float) -> None:
+        self.wait_time.record(seconds, pool.metric_attributes)
+
+    def used(self, pool: ConnectionPool, seconds: float) -> None:
+        self.use_time.record(seconds, pool.metric_attributes)
+
+    def publish(self, pool: ConnectionPool) -> None:
+        """Nothing: the exporter reads the counts when it collects."""
+
+
+def _current_pools() -> list[ConnectionPool]:
+    from ..pool.registry import pools
+
+    return [pool for pool in pools() if not pool.retired]
+
+
+def _counts(options: Any) -> Iterable[metrics.Observation]:
+    for pool in _current_pools():
+        figures = pool.snapshot()
+        for state, key in (("idle", "idle"), ("used", "checked_out")):
+            yield metrics.Observation(figures[key] or 0,
+                                      {POOL_NAME: pool.alias, STATE: state})
+
+
+def _figure(name: str):
+    def observe(options: Any) -> Iterable[metrics.Observation]:
+        for pool in _current_pools():
+            value = pool.metric_figures()[name]
+            if value is not None:
+                yield metrics.Observation(value, {POOL_NAME: pool.alias})
+
+    return observe

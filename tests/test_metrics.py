@@ -1,0 +1,209 @@
+"""Pool metrics, read back as an exporter would: OpenTelemetry through the SDK's
+in-memory reader, Prometheus from prometheus_client's registry."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connections
+
+import mysqlpool
+from tests.aliases import temporary_alias
+from tests.conftest import connection_id
+from tests.users import OTHER
+
+
+
+@pytest.fixture(autouse=True)
+def database_access(django_db_blocker):
+    """These tests use aliases of their own (tests/aliases.py) on the test server."""
+    with django_db_blocker.unblock():
+        yield
+
+
+def entry(**pool) -> dict:
+    return django_settings.SERVER.django(USER=OTHER.user, PASSWORD=OTHER.password,
+                                         OPTIONS={"pool": pool})
+
+
+def hold(alias: str, count: int, release: threading.Event) -> list[threading.Thread]:
+    """``count`` threads each holding a connection of ``alias`` until ``release``."""
+    holding = threading.Barrier(count + 1, timeout=30)
+
+    def run() -> None:
+        connection_id(alias)
+        holding.wait()
+        release.wait(30)
+        connections[alias].close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    holding.wait()
+    return threads
+
+
+# ----- OpenTelemetry ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def otel_reader():
+    pytest.importorskip("opentelemetry.sdk.metrics", reason="needs opentelemetry-sdk")
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    # Set after pools (and so mysqlpool's instruments) may already exist in
+    # this process: they follow the provider whenever the application sets it.
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    if not isinstance(metrics.get_meter_provider(), MeterProvider):
+        pytest.skip("another MeterProvider was set in this process")
+    return reader
+
+
+def otel_points(reader, alias: str) -> dict[str, list]:
+    """{metric name: [(attributes, point), ...]} for one pool."""
+    found: dict[str, list] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    if point.attributes.get("db.client.connection.pool.name") == alias:
+                        found.setdefault(metric.name, []).append(
+                            (dict(point.attributes), point))
+    return found
+
+
+def value(points: dict, name: str, **attributes) -> float:
+    for point_attributes, point in points[name]:
+        if all(point_attributes.get(f"db.client.connection.{k}") == v
+               for k, v in attributes.items()):
+            return point.value
+    raise AssertionError(f"no {name} point with {attributes}")
+
+
+def test_opentelemetry_connection_metrics(otel_reader):
+    with temporary_alias("otel", **entry(pool_size=3, max_overflow=1, min_size=1,
+                                         timeout=0.3)):
+        for _ in range(5):
+            connection_id("otel")
+            connections["otel"].close()
+        release = threading.Event()
+        threads = hold("otel", 2, release)
+        try:
+            points = otel_points(otel_reader, "otel")
+            stats = mysqlpool.stats()["otel"]
+            assert value(points, "db.client.connection.count", state="used") == 2
+            assert value(points, "db.client.connection.count", state="idle") == stats["idle"]
+            assert value(points, "db.client.connection.max") == 4
+            assert value(points, "db.client.connection.idle.min") == 1
+            assert value(points, "db.client.connection.pending_requests") == 0
+        finally:
+            release.set()
+            for thread in threads:
+                thread.join(30)
+        # Exhaust the pool (4 slots) and time out once.
+        release = threading.Event()
+        threads = hold("otel", 4, release)
+        try:
+            pending = []
+
+            def waiter() -> None:
+                with pytest.raises(mysqlpool.PoolTimeout):
+                    connection_id("otel")
+
+            thread = threading.Thread(target=waiter)
+            thread.start()
+            deadline = time.monotonic() + 5
+            while mysqlpool.stats()["otel"]["waiting"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            pending.append(value(otel_points(otel_reader, "otel"),
+                                 "db.client.connection.pending_requests"))
+            thread.join(30)
+            assert pending == [1]
+            points = otel_points(otel_reader, "otel")
+            assert value(points, "db.client.connection.timeouts") == 1
+            assert value(points, "db.client.connection.count", state="used") == 4
+        finally:
+            release.set()
+            for thread in threads:
+                thread.join(30)
+            connections["otel"].close()
+        stats = mysqlpool.stats()["otel"]
+        points = otel_points(otel_reader, "otel")
+        (_, created), = points["db.client.connection.create_time"]
+        (_, waited), = points["db.client.connection.wait_time"]
+        (_, used), = points["db.client.connection.use_time"]
+        assert created.count == stats["connects"] and created.sum > 0
+        assert waited.count == stats["checkouts"]
+        assert used.count == stats["checkouts"]
+
+
+# ----- Prometheus (one process; multi-process mode in tests/deploy) -----------------
+
+
+def prometheus_samples(alias: str) -> dict[tuple, float]:
+    from prometheus_client import REGISTRY
+
+    samples = {}
+    for family in REGISTRY.collect():
+        for sample in family.samples:
+            if sample.labels.get("alias") == alias:
+                key = (sample.name, sample.labels.get("state"))
+                samples[key] = sample.value
+    return samples
+
+
+def test_prometheus_metrics(settings):
+    pytest.importorskip("prometheus_client", reason="needs prometheus_client")
+    settings.MYSQLPOOL_PROMETHEUS = True
+    with temporary_alias("prom", **entry(pool_size=2, max_overflow=0, timeout=0.2)):
+        for _ in range(3):
+            connection_id("prom")
+            connections["prom"].close()
+        release = threading.Event()
+        threads = hold("prom", 2, release)
+        try:
+            with pytest.raises(mysqlpool.PoolTimeout):
+                connection_id("prom")
+            time.sleep(1.3)  # a housekeeping round publishes the counts
+            samples = prometheus_samples("prom")
+        finally:
+            release.set()
+            for thread in threads:
+                thread.join(30)
+            connections["prom"].close()
+        stats = mysqlpool.stats()["prom"]
+    assert samples[("mysqlpool_connections", "used")] == 2
+    assert samples[("mysqlpool_connections", "idle")] == 0
+    assert samples[("mysqlpool_max_connections", None)] == 2
+    assert samples[("mysqlpool_timeouts_total", None)] == 1
+    assert samples[("mysqlpool_connects_total", None)] == stats["connects"]
+    assert samples[("mysqlpool_checkouts_total", None)] == 5
+    assert samples[("mysqlpool_wait_seconds_count", None)] == 5
+    # Gone with its pool: this process reports no connection for the alias.
+    time.sleep(0.1)
+    after = prometheus_samples("prom")
+    assert after[("mysqlpool_connections", "used")] == 0
+    assert after[("mysqlpool_max_connections", None)] == 0
+
+
+def test_metrics_settings_are_checked(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from mysqlpool import metrics
+
+    settings.MYSQLPOOL_PROMETHEUS = "yes"
+    with pytest.raises(ImproperlyConfigured, match="MYSQLPOOL_PROMETHEUS = 'yes': must be"):
+        metrics.observer()
+    settings.MYSQLPOOL_PROMETHEUS = False
+    settings.MYSQLPOOL_OPENTELEMETRY = 1
+    with pytest.raises(ImproperlyConfigured, match="MYSQLPOOL_OPENTELEMETRY = 1: must be"):
+        metrics.observer()
+    settings.MYSQLPOOL_OPENTELEMETRY = False
+    assert metrics.observer() is None
