@@ -16,7 +16,6 @@ from tests.conftest import connection_id
 from tests.users import OTHER
 
 
-
 @pytest.fixture(autouse=True)
 def database_access(django_db_blocker):
     """These tests use aliases of their own (tests/aliases.py) on the test server."""
