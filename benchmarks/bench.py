@@ -66,7 +66,11 @@ CASES = {
     "never-closed": "stock, never closed",
     "dbcp": "django-db-connection-pool",
     "mysqlpool": "mysqlpool",
+    "mysqlpool-otel": "mysqlpool, OpenTelemetry SDK on",
+    "mysqlpool-prometheus": "mysqlpool, Prometheus on",
 }
+#: Run when --cases is not given; the metrics cases on request.
+DEFAULT_CASES = ("stock-0", "never-closed", "dbcp", "mysqlpool")
 POOL_SIZE = 10
 MAX_OVERFLOW = 0
 ROWS = 1000
@@ -306,11 +310,14 @@ def unsupported(driver: str, case: str) -> str | None:
             importlib.import_module("dj_db_conn_pool")
         except ImportError:
             return "django-db-connection-pool is not installed"
-    if case == "mysqlpool":
+    needs = {"mysqlpool": "mysqlpool", "mysqlpool-otel": "opentelemetry.sdk.metrics",
+             "mysqlpool-prometheus": "prometheus_client"}
+    if case in needs:
         try:
             importlib.import_module("mysqlpool")
+            importlib.import_module(needs[case])
         except ImportError as exc:
-            return f"mysqlpool cannot be imported ({exc})"
+            return f"{needs[case]} cannot be imported ({exc})"
     return None
 
 
@@ -323,7 +330,7 @@ def run_case(spec: dict[str, Any]) -> None:
     """Worker process: set Django up for one (driver, case), run every thread count."""
     driver, case = spec["driver"], spec["case"]
     server = Server(**spec["server"])
-    if driver == "pymysql" and case != "mysqlpool":
+    if driver == "pymysql" and not case.startswith("mysqlpool"):
         # Stock Django (and django-db-connection-pool on it) imports MySQLdb.
         import pymysql
 
@@ -339,8 +346,18 @@ def run_case(spec: dict[str, Any]) -> None:
         INSTALLED_APPS=["benchmarks"],
         DATABASES={"default": database_settings(driver, case, server)},
         MYSQLPOOL_DRIVER=driver,
+        # Metrics off unless the case is about them (the API may be installed).
+        MYSQLPOOL_OPENTELEMETRY=case == "mysqlpool-otel",
+        MYSQLPOOL_PROMETHEUS=case == "mysqlpool-prometheus",
         LOGGING_CONFIG=None,
     )
+    if case == "mysqlpool-otel":
+        # What an application does: an SDK provider with a reader.
+        from opentelemetry import metrics
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
     django.setup()
 
     from django.core.handlers.wsgi import WSGIHandler
@@ -652,8 +669,9 @@ def main(argv: list[str] | None = None) -> int:
         "mariadbd is started from the local binaries and removed afterwards)")
     parser.add_argument("--drivers", default=",".join(DRIVERS),
                         help="comma-separated; default: all three")
-    parser.add_argument("--cases", default=",".join(CASES),
-                        help=f"comma-separated among {', '.join(CASES)}")
+    parser.add_argument("--cases", default=",".join(DEFAULT_CASES),
+                        help=f"comma-separated among {', '.join(CASES)} (default: "
+                        f"{', '.join(DEFAULT_CASES)})")
     parser.add_argument("--threads", default="1,8,64", help="comma-separated thread counts")
     parser.add_argument("--rounds", type=int, help="runs of each case (the best one is reported)")
     parser.add_argument("--warmup", type=float, help="seconds before measuring each phase")
@@ -748,7 +766,7 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
             # Requests failing under load in mysqlpool are a bug; in the cases
             # it is compared with (django-db-connection-pool starves threads
             # into its 30 s timeout at 64 threads) they are a finding.
-            (errors if found["case"] == "mysqlpool" else findings).append(failure)
+            (errors if found["case"].startswith("mysqlpool") else findings).append(failure)
     targets = evaluate_targets(summaries)
     elapsed = time.monotonic() - started
 
@@ -816,7 +834,7 @@ def profile(args: argparse.Namespace) -> int:
 def profile_cases(args: argparse.Namespace, server: Server) -> int:
     drivers = [d for d in args.drivers.split(",") if d]
     cases = [c for c in args.cases.split(",") if c]
-    if args.cases == ",".join(CASES):
+    if args.cases == ",".join(DEFAULT_CASES):
         cases = ["never-closed", "mysqlpool"]
     directory = Path("benchmark-results")
     directory.mkdir(exist_ok=True)

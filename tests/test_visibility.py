@@ -110,14 +110,15 @@ def test_the_stats_command_prints_the_figures_as_a_table():
     lines = out.getvalue().splitlines()
     header = lines[0].split()
     assert header[:3] == ["alias", "driver", "size"]
-    for label in ("checked", "idle", "overflow", "connects", "invalidations", "timeouts",
-                  "waits"):
+    for label in ("checked", "idle", "waiting", "connects", "invalidations", "timeouts",
+                  "waits", "failovers"):
         assert label in header
     (row,) = [line.split() for line in lines[1:] if line.startswith("counted ")]
     assert row[:4] == ["counted", figures["driver"], "3", "1"]
     assert row[4:] == [str(figures[key]) for key in (
-        "checked_out", "idle", "overflow", "connects", "invalidations", "timeouts",
-        "waits", "wait_time")]
+        "checked_out", "idle", "waiting", "connects", "invalidations", "timeouts",
+        "waits", "wait_time", "idle_closed", "lifetime_closed", "ping_timeouts",
+        "failovers")]
     assert json.loads(as_json.getvalue())["counted"] == figures
 
 

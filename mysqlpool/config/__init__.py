@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from sqlalchemy import pool as sa_pool
 
+from ..hosts import parse_hosts
 from ..redaction import MASK, is_secret_name, shown
 from .arguments import (
     NOT_ARGUMENTS,
@@ -39,6 +40,13 @@ from .pool_class import (
     resolve_pool_class,
 )
 from .values import CHECKS, import_callable
+
+
+def _port(value: Any) -> int | None:
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 __all__ = [
     "DEFAULT_BACKEND", "ENGINE", "OWN_DEFAULTS", "PoolConfig", "check_alias",
@@ -77,6 +85,9 @@ class PoolConfig:
     #: Seconds a connection lives (before its random shortening); None: for ever.
     lifetime: float | None = OWN_DEFAULTS["recycle"]
     password_provider: Callable[[Mapping[str, Any]], str] | None = None
+    load_balance_hosts: str = OWN_DEFAULTS["load_balance_hosts"]
+    target_session_attrs: str = OWN_DEFAULTS["target_session_attrs"]
+    host_retry_after: float = OWN_DEFAULTS["host_retry_after"]
     #: The limits, for error messages and stats.
     pool_size: int | None = field(default=None, compare=False)
     max_overflow: int | None = field(default=None, compare=False)
@@ -120,6 +131,11 @@ def _problems(alias: str, settings_dict: Mapping[str, Any],
         from ..drivers.base import option_problems
 
         yield from option_problems(options, f"{where}['OPTIONS']")
+    try:
+        parse_hosts(f"{where}['HOST']", settings_dict.get("HOST"),
+                    _port(settings_dict.get("PORT")))
+    except ImproperlyConfigured as exc:
+        yield str(exc)
     option = _pool_option(settings_dict)
     if option is False:
         return

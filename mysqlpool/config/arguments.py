@@ -32,6 +32,11 @@ OWN_DEFAULTS: dict[str, Any] = {
     # Called for each new connection with the alias's settings; returns the
     # password (RDS IAM tokens, Vault). None: DATABASES' PASSWORD.
     "password_provider": None,
+    # Several hosts in HOST (see pool/hosts.py), with libpq's names.
+    "load_balance_hosts": "disable",
+    "target_session_attrs": "any",
+    # Seconds a host that failed to connect is skipped by new connections.
+    "host_retry_after": 5.0,
 }
 
 #: Names of Django's PostgreSQL pool, and mysqlpool's (SQLAlchemy's) names for the

@@ -64,6 +64,15 @@ def callable_or_path(value: Any) -> str | None:
     return None
 
 
+def one_of(*choices: str) -> Check:
+    def check(value: Any) -> str | None:
+        if value not in choices:
+            return f"must be one of {', '.join(repr(c) for c in choices)}"
+        return None
+
+    return check
+
+
 def import_callable(path: str) -> Any:
     module_name, _, name = path.rpartition(".")
     return getattr(importlib.import_module(module_name), name)
@@ -88,4 +97,7 @@ CHECKS: dict[str, Check] = {
     "ping_after_idle": seconds(allow_none=True, inclusive=True),
     "leak_warning_after": seconds(allow_none=True),
     "password_provider": callable_or_path,
+    "load_balance_hosts": one_of("disable", "random"),
+    "target_session_attrs": one_of("any", "read-write"),
+    "host_retry_after": seconds(inclusive=True),
 }

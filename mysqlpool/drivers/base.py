@@ -170,6 +170,10 @@ class Driver:
     def error_code(self, exc: BaseException) -> Any:
         return exc.args[0] if exc.args else None
 
+    def operational_error(self, code: int, message: str) -> BaseException:
+        """The driver's OperationalError for a client-side failure of mysqlpool's."""
+        return self.dbapi.OperationalError(code, message)
+
     def translate_error(self, exc: BaseException) -> BaseException:
         """The exception mysqlclient raises for the same error.
 

@@ -151,6 +151,9 @@ class ConnectorDriver(Driver):
             return connection.cursor()
         return cursor_class(connection)
 
+    def operational_error(self, code: int, message: str) -> BaseException:
+        return self.dbapi.OperationalError(msg=message, errno=code)
+
     def error_code(self, exc: BaseException) -> Any:
         return getattr(exc, "errno", None)
 

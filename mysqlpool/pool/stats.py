@@ -52,6 +52,9 @@ def snapshot(pool: ConnectionPool) -> dict[str, Any]:
         "overflow": max(0, sa_pool.overflow()) if hasattr(sa_pool, "overflow") else None,
         "waiting": pool.waiting(),
     }
+    hosts = pool.connections_per_host()
+    if hosts is not None:
+        figures["hosts"] = hosts
     with stats.lock:
         figures.update({name: getattr(stats, name) for name in COUNTERS})
         figures["wait_time"] = round(stats.wait_time, 6)

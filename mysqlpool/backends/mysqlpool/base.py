@@ -19,6 +19,7 @@ from mysqlpool import pool as pools
 from mysqlpool.checks import check_pool_settings
 from mysqlpool.config import PoolConfig
 from mysqlpool.drivers import Driver, import_django_mysql
+from mysqlpool.hosts import connect_unpooled
 
 from .binding import Binding, current_driver, resolve
 
@@ -111,7 +112,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         # Otherwise connect() has just resolved it, in get_connection_params().
         driver = binding.driver
         if binding.config is None:
-            return driver.connect(driver.connect_params(conn_params))
+            return connect_unpooled(driver, self.alias, conn_params)
         pool = binding.pool
         if conn_params != binding.params:
             # Called with parameters of the caller's own: their own pool.

@@ -1,0 +1,144 @@
+"""Several hosts in ``HOST``: which one each new connection goes to.
+
+``HOST = "db1,db2:3307,[2001:db8::1]:3306"`` (an entry without a port uses
+``PORT``), with libpq's meanings: ``load_balance_hosts`` "disable" (hosts in
+order: a new connection goes to the first that answers) or "random";
+``target_session_attrs`` "any" or "read-write" (a host that is read-only, or a
+Galera node that is not ready, is skipped), checked once per new connection.
+A host that failed to connect is skipped for ``host_retry_after`` seconds, so
+that a dead node does not cost every new connection a connect timeout (when
+every host is marked, they are all tried anyway).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+Host = tuple[str, int]
+
+LOAD_BALANCE = ("disable", "random")
+TARGET_SESSION_ATTRS = ("any", "read-write")
+
+
+def parse_hosts(setting: str, value: Any, default_port: int | None) -> list[Host] | None:
+    """The entries of a HOST with several hosts (or a port), or None for a
+    single plain host or a socket path, which stay as they are."""
+    if not isinstance(value, str) or not value or value.startswith("/"):
+        return None
+    entries = [entry.strip() for entry in value.split(",")]
+    if len(entries) == 1 and ":" not in entries[0]:
+        return None
+    hosts = []
+    for entry in entries:
+        host, port = _split(entry)
+        if not host or (port is not None and not port.isdigit()):
+            raise ImproperlyConfigured(
+                f"{setting} = {value!r}: {entry!r} is not a host. Give hosts separated "
+                "by commas, each 'host' or 'host:port' ('[IPv6]:port' for an IPv6 "
+                "address), e.g. 'db1,db2:3307'.")
+        hosts.append((host, int(port) if port is not None else (default_port or 3306)))
+    return hosts
+
+
+def _split(entry: str) -> tuple[str, str | None]:
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, rest[1:] if rest.startswith(":") else None
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        return host, port
+    return entry, None  # a bare IPv6 address, or a name
+
+
+def label(host: Host) -> str:
+    name, port = host
+    return f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
+
+
+class NoHost(Exception):
+    """No host took a connection (the last error is the cause)."""
+
+
+class HostList:
+    """The hosts of one pool, and which of them failed lately."""
+
+    def __init__(self, hosts: list[Host], load_balance: str, target: str,
+                 retry_after: float) -> None:
+        self.hosts = hosts
+        self.load_balance = load_balance
+        self.target = target
+        self.retry_after = retry_after
+        self._down_until: dict[Host, float] = {}
+        self._lock = threading.Lock()
+
+    def order(self) -> list[Host]:
+        """The hosts to try for one new connection, in order."""
+        now = time.monotonic()
+        with self._lock:
+            up = [host for host in self.hosts if self._down_until.get(host, 0) <= now]
+            down = sorted((host for host in self.hosts if host not in up),
+                          key=lambda host: self._down_until[host])
+        if self.load_balance == "random":
+            random.shuffle(up)
+        return up + down  # the skipped ones last, soonest back first
+
+    def mark_down(self, host: Host) -> None:
+        with self._lock:
+            self._down_until[host] = time.monotonic() + self.retry_after
+
+    def mark_up(self, host: Host) -> None:
+        with self._lock:
+            self._down_until.pop(host, None)
+
+    def connect(self, open_one: Callable[[Host], Any],
+                unsuitable: Callable[[Any], str | None]) -> tuple[Any, Host]:
+        """A connection from the first suitable host, and that host.
+
+        ``unsuitable(connection)`` says why a connected host is not to be used
+        (read-only, not ready), or None.
+        """
+        problems = []
+        for host in self.order():
+            try:
+                connection = open_one(host)
+            except Exception as exc:  # noqa: BLE001 - the next host is tried
+                self.mark_down(host)
+                problems.append((host, exc))
+                continue
+            reason = unsuitable(connection) if self.target == "read-write" else None
+            if reason is None:
+                self.mark_up(host)
+                return connection, host
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - closed either way
+                pass
+            self.mark_down(host)
+            problems.append((host, NoHost(reason)))
+        summary = "; ".join(f"{label(host)}: {exc}" for host, exc in problems)
+        raise NoHost(f"no host of {', '.join(label(h) for h in self.hosts)} took a "
+                     f"connection ({summary})") from (problems[-1][1] if problems else None)
+
+
+def connect_unpooled(driver: Any, alias: str, params: dict[str, Any]) -> Any:
+    """A connection outside any pool (``OPTIONS["pool"] = False``, Django's
+    connection without a database): the first host of HOST that answers."""
+    hosts = parse_hosts(f"DATABASES[{alias!r}]['HOST']", params.get("host"),
+                        params.get("port"))
+    if hosts is None:
+        return driver.connect(driver.connect_params(params))
+    base = driver.connect_params({**params, "host": hosts[0][0], "port": hosts[0][1]})
+    try:
+        connection, _ = HostList(hosts, "disable", "any", 0).connect(
+            lambda host: driver.connect({**base, "host": host[0], "port": host[1]}),
+            lambda connection: None)
+    except NoHost as exc:
+        raise driver.operational_error(2003, f"Database alias {alias!r}: {exc}") from (
+            exc.__cause__)
+    return connection
