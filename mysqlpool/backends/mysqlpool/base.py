@@ -8,6 +8,8 @@ chosen driver's adapter.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from django.core import checks
@@ -16,7 +18,7 @@ from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
 
 from mysqlpool import pool as pools
-from mysqlpool.checks import check_pool_settings
+from mysqlpool.checks import check_green_threads, check_pool_settings
 from mysqlpool.config import PoolConfig
 from mysqlpool.drivers import Driver, import_django_mysql
 
@@ -30,6 +32,23 @@ from .schema import DatabaseSchemaEditor  # noqa: E402
 from .validation import DatabaseValidation  # noqa: E402
 
 checks.register(check_pool_settings, "mysqlpool")
+checks.register(check_green_threads, "mysqlpool")
+
+#: Celery's Django fixup, which calls close_pool() around every task.
+CELERY_FIXUP = "celery.fixups.django"
+
+
+def _called_from_celery_fixup() -> bool:
+    """Whether close_pool() was called by Celery's Django fixup (directly, or
+    through a subclass's close_pool() calling this one)."""
+    frame = sys._getframe(2)
+    for _ in range(3):
+        if frame is None:
+            return False
+        if frame.f_globals.get("__name__") == CELERY_FIXUP:
+            return True
+        frame = frame.f_back
+    return False
 
 
 class DatabaseWrapper(mysql_base.DatabaseWrapper):
@@ -191,7 +210,20 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
                 self.needs_rollback = True
 
     def close_pool(self) -> None:
-        """Dispose of this alias's pool (Django's pool convention)."""
+        """Dispose of this alias's pool (Django's pool convention): idle
+        connections close now, checked-out ones when they are returned, and
+        the next connect opens a new pool.
+
+        Except when Celery's Django fixup calls it: in prefork workers it does
+        so before and after every task, to keep a pool from being shared with
+        the process it was forked from (celery#9953). mysqlpool's pools never
+        are: a forked child abandons every pool it inherited (pool.registry),
+        so that call keeps this process's own pool, and tasks don't reconnect.
+        """
+        if _called_from_celery_fixup():
+            pool = pools.pool_for(self.alias)
+            if pool is None or pool.pid == os.getpid():
+                return
         pools.close_pool(self.alias)
 
     def _mark_broken(self, why: str) -> None:
