@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from django.core import checks
+from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
@@ -21,8 +22,9 @@ from mysqlpool import pool as pools
 from mysqlpool.checks import check_green_threads, check_pool_settings
 from mysqlpool.config import PoolConfig
 from mysqlpool.drivers import Driver, import_django_mysql
+from mysqlpool.green import patched_by
 
-from .binding import Binding, current_driver, resolve
+from .binding import Binding, current_driver, pool_key, resolve
 
 mysql_base = import_django_mysql(current_driver)
 
@@ -69,6 +71,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         self._checked_out_state: Any = None
         self._conn_max_age_checked = False
         self._failed_health_check = False
+        self._made_before_green_threads = patched_by() is None
 
     # ----- the driver, in place of MySQLdb ------------------------------------
 
@@ -135,7 +138,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         if conn_params != binding.params:
             # Called with parameters of the caller's own: their own pool.
             pool = pools.get_pool(
-                self.alias, pools.pool_key(driver, binding.config, conn_params), driver,
+                self.alias, pool_key(driver, binding.config, conn_params), driver,
                 binding.config, conn_params,
             )
         self._pool = pool
@@ -208,6 +211,27 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             if self.in_atomic_block:
                 self.closed_in_transaction = True
                 self.needs_rollback = True
+
+    def validate_thread_sharing(self) -> None:
+        try:
+            super().validate_thread_sharing()
+        except DatabaseError as exc:
+            library = patched_by()
+            if library is None or not self._made_before_green_threads:
+                raise
+            # Django's connections were set up before the process was
+            # monkey-patched (gunicorn --preload with gevent workers): every
+            # green thread gets this same wrapper. Stock Django fails the same
+            # way; say why, and what to do.
+            raise DatabaseError(
+                f"The connection for database alias {self.alias!r} was created before "
+                f"{library} monkey-patched this process, so every green thread shares it "
+                "and Django refuses it (\"DatabaseWrapper objects created in a thread can "
+                "only be used in that same thread\"). With gunicorn this is --preload: the "
+                f"app is loaded in the master, and each {library} worker patches only after "
+                f"it is forked. Run {library} workers without --preload (or monkey-patch "
+                "before Django is imported, in a process that is not forked afterwards)."
+            ) from exc
 
     def close_pool(self) -> None:
         """Dispose of this alias's pool (Django's pool convention): idle
