@@ -69,7 +69,7 @@ def test_gthread_and_gevent(services, database):
     the hub could not pass 1 / 0.02 s = 50 req/s."""
     cases = {
         "gthread": (["-k", "gthread", "--threads", "32"], "pymysql"),
-        "gevent": (["-k", "gevent", "--worker-connections", "1000"], "pymysql"),
+        "gevent": (["-k", "gevent", "--worker-connections", "100"], "pymysql"),
     }
     if importlib.util.find_spec("MySQLdb") is not None:
         cases["gevent, driver detected"] = (cases["gevent"][0], None)

@@ -39,6 +39,10 @@ DATABASES = {
 if env("DEPLOY_ENGINE", "pooled") == "stock":
     DATABASES["default"]["ENGINE"] = "django.db.backends.mysql"
     DATABASES["default"]["CONN_MAX_AGE"] = None
+    if env("DEPLOY_DRIVER") == "pymysql":
+        import pymysql
+
+        pymysql.install_as_MySQLdb()
 elif env("DEPLOY_POOL_IN", "arguments") == "options":
     DATABASES["default"]["OPTIONS"]["pool"] = POOL
 else:
