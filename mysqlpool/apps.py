@@ -10,6 +10,7 @@ class MySQLPoolConfig(AppConfig):
     verbose_name = "MySQL connection pool"
 
     def ready(self) -> None:
-        from .checks import check_pool_settings
+        from .checks import check_green_threads, check_pool_settings
 
         checks.register(check_pool_settings, "mysqlpool")
+        checks.register(check_green_threads, "mysqlpool")

@@ -9,6 +9,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from .config import ENGINE, check_alias
+from .green import installed, patched_by
 
 
 def check_pool_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -39,3 +40,42 @@ def alias_errors(alias: str, settings_dict: Any) -> list[checks.CheckMessage]:
     for message in check_alias(alias, settings_dict):
         errors.append(checks.Error(message, obj=f"DATABASES[{alias!r}]", id="mysqlpool.E002"))
     return errors
+
+
+def check_green_threads(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A warning (mysqlpool.W001) when processes that run green threads would
+    use a driver that blocks them: gevent or eventlet is installed (or has
+    patched this process) and the driver there would be mysqlclient.
+
+    Under gevent's or eventlet's monkey-patching, mysqlclient's C calls hold
+    up every green thread of the process while one waits for the server: one
+    query at a time per process, silently.
+    """
+    from .drivers import green_thread_driver
+
+    if not any(database.get("ENGINE") == ENGINE for database in settings.DATABASES.values()):
+        return []
+    patched = patched_by()
+    libraries = [patched] if patched else installed()
+    if not libraries:
+        return []
+    name = getattr(settings, "MYSQLPOOL_DRIVER", None)
+    try:
+        driver = green_thread_driver(name)
+    except ImproperlyConfigured:
+        return []  # mysqlpool.E001 says why
+    if driver.cooperative:
+        return []
+    chosen = (f"MYSQLPOOL_DRIVER = {name!r}" if name is not None else
+              f"MYSQLPOOL_DRIVER is unset and {driver.name} is the only driver installed; it")
+    where = (f"this process is monkey-patched by {patched}" if patched
+             else f"{' and '.join(libraries)} {'is' if len(libraries) == 1 else 'are'} installed")
+    return [checks.Warning(
+        f"{chosen} blocks gevent's and eventlet's green threads while it waits for the "
+        f"server ({where}): in a gevent or eventlet server or worker (gunicorn -k gevent, "
+        "celery -P gevent or -P eventlet) the process would run one query at a time.",
+        hint='Set MYSQLPOOL_DRIVER = "pymysql" (pip install "mysqlpool[pymysql]") for '
+        "processes that run green threads. If none does, add \"mysqlpool.W001\" to "
+        "SILENCED_SYSTEM_CHECKS.",
+        id="mysqlpool.W001",
+    )]

@@ -10,20 +10,26 @@ from collections.abc import Callable, Iterator
 
 from django.core.exceptions import ImproperlyConfigured
 
+from ..green import patched_by
 from ..redaction import shown
 from .base import Driver, DriverNotInstalled
 from .connector import ConnectorDriver
 from .mysqlclient import MySQLClientDriver
 from .pymysql import PyMySQLDriver
 
-__all__ = ["DRIVERS", "Driver", "DriverNotInstalled", "get_driver", "import_django_mysql"]
+__all__ = [
+    "DRIVERS", "Driver", "DriverNotInstalled", "get_driver", "green_thread_driver",
+    "import_django_mysql",
+]
 
 #: Detection order when ``MYSQLPOOL_DRIVER`` is unset.
 DRIVERS: dict[str, type[Driver]] = {
     cls.name: cls for cls in (MySQLClientDriver, PyMySQLDriver, ConnectorDriver)
 }
 
-_loaded: dict[str | None, Driver] = {}
+#: Loaded adapters by MYSQLPOOL_DRIVER value; detection also by whether the
+#: process is monkey-patched (it may be patched after a first detection).
+_loaded: dict[object, Driver] = {}
 _lock = threading.Lock()
 
 
@@ -32,13 +38,22 @@ def get_driver(name: str | None) -> Driver:
 
     Raises ImproperlyConfigured naming the setting, the value and what is valid.
     """
-    driver = _loaded.get(name)
+    key = name if name is not None else (None, patched_by())
+    driver = _loaded.get(key)
     if driver is None:
         with _lock:
-            driver = _loaded.get(name)
+            driver = _loaded.get(key)
             if driver is None:
-                driver = _loaded[name] = _load(name)
+                driver = _loaded[key] = _load(name)
     return driver
+
+
+def green_thread_driver(name: str | None) -> Driver:
+    """The driver ``name`` gives in a process that gevent or eventlet has
+    monkey-patched (detection there prefers a driver that cooperates)."""
+    if name is not None or patched_by() is not None:
+        return get_driver(name)
+    return _detect(green=True)
 
 
 def _load(name: str | None) -> Driver:
@@ -61,16 +76,26 @@ def _load(name: str | None) -> Driver:
         ) from exc
 
 
-def _detect() -> Driver:
-    # An app that ran pymysql.install_as_MySQLdb() has chosen its driver.
+def _detect(green: bool | None = None) -> Driver:
+    # Under gevent's or eventlet's monkey-patching, a driver that does its
+    # network IO in C blocks every green thread while it waits for the server
+    # (one query at a time per process): prefer one that cooperates.
+    if green is None:
+        green = patched_by() is not None
+    # An app that ran pymysql.install_as_MySQLdb() has chosen its driver
+    # (under green threads, unless it is one that blocks them: the real
+    # MySQLdb, which Django's backend imports whenever it is installed).
     mysqldb = sys.modules.get("MySQLdb")
     if mysqldb is not None:
         for cls in DRIVERS.values():
-            if cls.is_module(mysqldb):
+            if cls.is_module(mysqldb) and (cls.cooperative or not green):
                 with contextlib.suppress(DriverNotInstalled):
                     return cls.load()
+    candidates = list(DRIVERS.values())
+    if green:
+        candidates.sort(key=lambda cls: not cls.cooperative)  # stable: order kept otherwise
     problems = []
-    for cls in DRIVERS.values():
+    for cls in candidates:
         try:
             return cls.load()
         except DriverNotInstalled as exc:

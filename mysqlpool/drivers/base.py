@@ -89,6 +89,11 @@ class Driver:
     min_version: ClassVar[tuple[int, ...]]
     #: "module:Class" of the SQLAlchemy dialect for this driver.
     dialect_class: ClassVar[str]
+    #: Whether the driver waits on the server through Python's ``socket``
+    #: module, so that under gevent's or eventlet's monkey-patching a green
+    #: thread waiting for the server lets the others run. A driver whose C
+    #: code does its own network IO blocks every green thread of the process.
+    cooperative: ClassVar[bool] = False
 
     def __init__(self, dbapi: types.ModuleType) -> None:
         self.dbapi = dbapi

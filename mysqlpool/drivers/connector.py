@@ -29,6 +29,7 @@ class ConnectorDriver(Driver):
     module_name = "mysql.connector"
     min_version = (9, 0, 0)
     dialect_class = "sqlalchemy.dialects.mysql.mysqlconnector:MySQLDialect_mysqlconnector"
+    cooperative = True  # pure Python over the socket module
 
     def __init__(self, dbapi: types.ModuleType) -> None:
         super().__init__(dbapi)

@@ -19,6 +19,7 @@ class PyMySQLDriver(MySQLClientDriver):
     module_name = "pymysql"
     min_version = (1, 1, 0)
     dialect_class = "sqlalchemy.dialects.mysql.pymysql:MySQLDialect_pymysql"
+    cooperative = True  # pure Python over the socket module
 
     def __init__(self, dbapi: types.ModuleType) -> None:
         super().__init__(dbapi)

@@ -8,20 +8,24 @@ chosen driver's adapter.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from django.core import checks
+from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
 
 from mysqlpool import pool as pools
-from mysqlpool.checks import check_pool_settings
+from mysqlpool.checks import check_green_threads, check_pool_settings
 from mysqlpool.config import PoolConfig
 from mysqlpool.drivers import Driver, import_django_mysql
+from mysqlpool.green import patched_by
 from mysqlpool.hosts import connect_unpooled
 
-from .binding import Binding, current_driver, resolve
+from .binding import Binding, current_driver, pool_key, resolve
 
 mysql_base = import_django_mysql(current_driver)
 
@@ -31,6 +35,23 @@ from .schema import DatabaseSchemaEditor  # noqa: E402
 from .validation import DatabaseValidation  # noqa: E402
 
 checks.register(check_pool_settings, "mysqlpool")
+checks.register(check_green_threads, "mysqlpool")
+
+#: Celery's Django fixup, which calls close_pool() around every task.
+CELERY_FIXUP = "celery.fixups.django"
+
+
+def _called_from_celery_fixup() -> bool:
+    """Whether close_pool() was called by Celery's Django fixup (directly, or
+    through a subclass's close_pool() calling this one)."""
+    frame = sys._getframe(2)
+    for _ in range(3):
+        if frame is None:
+            return False
+        if frame.f_globals.get("__name__") == CELERY_FIXUP:
+            return True
+        frame = frame.f_back
+    return False
 
 
 class DatabaseWrapper(mysql_base.DatabaseWrapper):
@@ -51,6 +72,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         self._checked_out_state: Any = None
         self._conn_max_age_checked = False
         self._failed_health_check = False
+        self._made_before_green_threads = patched_by() is None
 
     # ----- the driver, in place of MySQLdb ------------------------------------
 
@@ -117,7 +139,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         if conn_params != binding.params:
             # Called with parameters of the caller's own: their own pool.
             pool = pools.get_pool(
-                self.alias, pools.pool_key(driver, binding.config, conn_params), driver,
+                self.alias, pool_key(driver, binding.config, conn_params), driver,
                 binding.config, conn_params, self.settings_dict,
             )
         self._pool = pool
@@ -191,8 +213,42 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
                 self.closed_in_transaction = True
                 self.needs_rollback = True
 
+    def validate_thread_sharing(self) -> None:
+        try:
+            super().validate_thread_sharing()
+        except DatabaseError as exc:
+            library = patched_by()
+            if library is None or not self._made_before_green_threads:
+                raise
+            # Django's connections were set up before the process was
+            # monkey-patched (gunicorn --preload with gevent workers): every
+            # green thread gets this same wrapper. Stock Django fails the same
+            # way; say why, and what to do.
+            raise DatabaseError(
+                f"The connection for database alias {self.alias!r} was created before "
+                f"{library} monkey-patched this process, so every green thread shares it "
+                "and Django refuses it (\"DatabaseWrapper objects created in a thread can "
+                "only be used in that same thread\"). With gunicorn this is --preload: the "
+                f"app is loaded in the master, and each {library} worker patches only after "
+                f"it is forked. Run {library} workers without --preload (or monkey-patch "
+                "before Django is imported, in a process that is not forked afterwards)."
+            ) from exc
+
     def close_pool(self) -> None:
-        """Dispose of this alias's pool (Django's pool convention)."""
+        """Dispose of this alias's pool (Django's pool convention): idle
+        connections close now, checked-out ones when they are returned, and
+        the next connect opens a new pool.
+
+        Except when Celery's Django fixup calls it: in prefork workers it does
+        so before and after every task, to keep a pool from being shared with
+        the process it was forked from (celery#9953). mysqlpool's pools never
+        are: a forked child abandons every pool it inherited (pool.registry),
+        so that call keeps this process's own pool, and tasks don't reconnect.
+        """
+        if _called_from_celery_fixup():
+            pool = pools.pool_for(self.alias)
+            if pool is None or pool.pid == os.getpid():
+                return
         pools.close_pool(self.alias)
 
     def _mark_broken(self, why: str, exc: BaseException | None = None) -> None:

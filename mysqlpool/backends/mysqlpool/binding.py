@@ -12,6 +12,7 @@ from mysqlpool import config as pool_settings
 from mysqlpool import pool as pools
 from mysqlpool.config import PoolConfig, pool_config
 from mysqlpool.drivers import Driver, get_driver
+from mysqlpool.green import patched_by
 
 
 class Binding:
@@ -65,9 +66,16 @@ def resolve(wrapper: Any, *, check_conn_max_age: bool) -> Binding:
             params["conv"] = driver.conversions
     pool = None
     if config is not None:
-        pool = pools.get_pool(wrapper.alias, pools.pool_key(driver, config, params), driver,
+        pool = pools.get_pool(wrapper.alias, pool_key(driver, config, params), driver,
                               config, params, wrapper.settings_dict)
     return Binding(generation, snapshot, driver, config, params, pool)
+
+
+def pool_key(driver: Driver, config: PoolConfig, params: dict[str, Any]) -> tuple:
+    """The pool key for these settings, and whether gevent or eventlet had
+    monkey-patched the process: a pool made before the patching has OS locks,
+    which would block (or fail in) green threads, so one made after replaces it."""
+    return (*pools.pool_key(driver, config, params), patched_by())
 
 
 def _snapshot(value: Any) -> Any:
