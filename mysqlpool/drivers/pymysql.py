@@ -7,8 +7,9 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import compat_pymysql as compat
 from . import tls
-from .base import check_use_pure, mysqlclient_shaped
+from .base import check_use_pure
 from .mysqlclient import MySQLClientDriver
 
 
@@ -23,6 +24,8 @@ class PyMySQLDriver(MySQLClientDriver):
     def __init__(self, dbapi: types.ModuleType) -> None:
         super().__init__(dbapi)
         self._multi_statements = dbapi.constants.CLIENT.MULTI_STATEMENTS
+        # PyMySQL's Connection with mysqlclient's API (compat_pymysql).
+        self._compat_class = compat.connection_class(dbapi)
 
     @classmethod
     def version_of(cls, dbapi: types.ModuleType) -> tuple[int, ...]:
@@ -77,7 +80,7 @@ class PyMySQLDriver(MySQLClientDriver):
             params["ssl"] = context
         shared: list = [context] if context is not None else []
 
-        class Connection(self.dbapi.connections.Connection):
+        class Connection(self._compat_class):
             def _create_ssl_ctx(self, sslp):
                 if not shared:
                     shared.append(super()._create_ssl_ctx(sslp))
@@ -89,13 +92,6 @@ class PyMySQLDriver(MySQLClientDriver):
         # PyMySQL refuses a server without TLS itself, before authenticating,
         # when it is given an SSLContext (ssl=).
         return None
-
-    def escape(self, connection: Any, value: Any) -> str | bytes:
-        if isinstance(value, (bytes, bytearray)):
-            # mysqlclient quotes bytes as a string literal; PyMySQL as X'..'.
-            text = connection._escape_string(bytes(value).decode("latin-1"))
-            return b"'" + text.encode("latin-1") + b"'"
-        return mysqlclient_shaped(value, connection.escape(value, connection.encoders))
 
     def socket_state(self, connection: Any) -> tuple[Any, int] | None:
         sock = connection._sock  # None once PyMySQL has closed the connection
