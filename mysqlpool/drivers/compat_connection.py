@@ -29,6 +29,19 @@ def exception_attributes(dbapi: types.ModuleType) -> dict[str, type]:
     return {name: getattr(dbapi, name) for name in EXCEPTIONS}
 
 
+_ESCAPES = {0: b"\\0", 10: b"\\n", 13: b"\\r", 26: b"\\Z", 34: b'\\"', 39: b"\\'",
+            92: b"\\\\"}
+
+
+def escape_bytes(s: bytes, no_backslash_escapes: bool = False) -> bytes:
+    """mysql_real_escape_string()."""
+    if no_backslash_escapes:
+        return s.replace(b"'", b"''")
+    if not any(byte in _ESCAPES for byte in s):
+        return s
+    return b"".join(_ESCAPES.get(byte, bytes((byte,))) for byte in s)
+
+
 class Result:
     """A stored result, as mysqlclient's ``_mysql.result``."""
 
@@ -149,10 +162,17 @@ class MySQLdbConnection:
 
     def escape(self, obj: Any, mapping: Any = None) -> str | bytes:
         """mysqlclient's: numbers as str, other literals as bytes."""
-        if mapping is None or isinstance(obj, (str, bytes, bytearray, tuple, list, set,
-                                               frozenset)):
+        if mapping is None or isinstance(obj, (str, bytes, bytearray)):
             return self.literal(obj)
+        if isinstance(obj, (tuple, list, set, frozenset, dict)):
+            # Not in mysqlclient's encoders: its default, the text as a string.
+            return self.string_literal(str(obj))
         return self._mp_escape(obj)
+
+    def get_server_info(self) -> str:
+        # The C library drops the "5.5.5-" MariaDB puts in front for old clients.
+        info = super().get_server_info()
+        return info[6:] if info.startswith("5.5.5-") else info
 
     # ----- the low-level query API ---------------------------------------------------
 

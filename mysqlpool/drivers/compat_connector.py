@@ -11,9 +11,11 @@ import types
 from decimal import Decimal
 from typing import Any
 
+from django.db.backends.utils import typecast_time
+
 from .base import TLS_ERROR_CODE, mysqlclient_shaped
-from .compat_connection import MySQLdbConnection, Result, exception_attributes
-from .compat_cursor import MySQLdbCursor
+from .compat_connection import MySQLdbConnection, Result, escape_bytes, exception_attributes
+from .compat_cursor import NUM_FLAG, NUMERIC_TYPES, MySQLdbCursor
 from .compat_errors import server_gone
 
 DRIVER = "mysql-connector"
@@ -30,6 +32,12 @@ def converter_class(dbapi: types.ModuleType) -> type:
             # As mysqlclient sends a UUID (str()); MariaDB 10.7+ has a UUID
             # column type, for which Django passes uuid.UUID values as they are.
             return str(value).encode()
+
+        @staticmethod
+        def _time_to_python(value: bytes, dsc: Any = None) -> Any:
+            # The converter Django gives mysqlclient (typecast_time), not the
+            # connector's (dateparse.parse_time: None for what it cannot read).
+            return typecast_time(value.decode())
 
         @staticmethod
         def _bit_to_python(value: bytes, dsc: Any = None) -> bytes:
@@ -55,6 +63,8 @@ def _protocol(base: type) -> Any:
             packet, _ = read(packet)
             charset, length, column_type, flags, decimals = struct.unpack("<xHIBHBxx", packet)
             null_ok = 0 if flags & 1 else 1  # NOT_NULL_FLAG
+            if column_type in NUMERIC_TYPES:
+                flags |= NUM_FLAG  # as the C client library adds it
             return (name.decode(encoding), column_type, None, length, length, decimals,
                     null_ok, flags, charset)
 
@@ -110,10 +120,13 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type:
                 return
             rows, eof = db.get_rows()
             warnings = eof.get("warning_count", 0) if eof else 0
-            db._mp_status = (len(rows), 0, warnings, None, len(columns), db._have_next_result)
+            # A result set leaves the last insert id as it was (as libmysqlclient).
+            insert_id = db._mp_status[1]
+            db._mp_status = (len(rows), insert_id, warnings, None, len(columns),
+                             db._have_next_result)
             self._mp_store(
                 tuple(rows), tuple(column[:7] for column in columns),
-                tuple(column[7] for column in columns), len(rows), 0, warnings,
+                tuple(column[7] for column in columns), len(rows), insert_id, warnings,
             )
 
     class Autocommit:
@@ -213,7 +226,8 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type:
         def cursor(self, cursorclass: Any = None, **kwargs: Any) -> Any:
             if kwargs or (cursorclass is not None and not isinstance(cursorclass, type)):
                 # The connector's own options (buffered=, dictionary=, ...).
-                return super().cursor(cursorclass, **kwargs)
+                args = () if cursorclass is None else (cursorclass,)
+                return super().cursor(*args, **kwargs)
             self._mp_check()
             # Without the connector's ping (a round trip) on every cursor().
             return (cursorclass or self.cursorclass)(self)
@@ -296,7 +310,7 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type:
             return bytes(self._socket.recv(self._read_timeout)[4:]).decode()
 
         def _mp_escape_string(self, s: bytes) -> bytes:
-            return bytes(self.converter.escape(s, self.sql_mode))
+            return escape_bytes(s, "NO_BACKSLASH_ESCAPES" in self.sql_mode)
 
         def _mp_escape(self, obj: Any) -> str | bytes:
             converter = self.converter
@@ -325,7 +339,7 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type:
                 return
             rows, eof = self.get_rows()
             warnings = eof.get("warning_count", 0) if eof else 0
-            self._mp_status = (len(rows), 0, warnings, None, len(columns),
+            self._mp_status = (len(rows), self._mp_status[1], warnings, None, len(columns),
                                self._have_next_result)
             self._mp_pending = Result(
                 tuple(rows), tuple(column[:7] for column in columns),

@@ -19,6 +19,11 @@ from typing import Any
 
 from .compat_errors import make
 
+#: The C client library sets NUM_FLAG on these column types (its IS_NUM()):
+#: mysqlclient's description_flags have it.
+NUMERIC_TYPES = frozenset((0, 1, 2, 3, 4, 5, 8, 9, 13, 246))
+NUM_FLAG = 32768
+
 #: mysqlclient's pattern for a multi-row INSERT or REPLACE executemany() batches.
 RE_INSERT_VALUES = re.compile(
     r"\s*((?:INSERT|REPLACE)\b.+\bVALUES?\s*)"

@@ -7,7 +7,7 @@ import types
 from typing import Any
 
 from .compat_connection import MySQLdbConnection, Result, exception_attributes
-from .compat_cursor import MySQLdbCursor
+from .compat_cursor import NUM_FLAG, NUMERIC_TYPES, MySQLdbCursor
 from .compat_errors import server_gone
 
 DRIVER = "PyMySQL"
@@ -30,8 +30,13 @@ def connection_class(dbapi: types.ModuleType) -> type:
             except dbapi.Error as exc:
                 raise db._mp_fail(exc) from None
             result = db._result
+            insert_id = result.insert_id
+            if insert_id is None:  # a result set: the last insert id stays
+                insert_id = db._mp_insert_id
+            else:
+                db._mp_insert_id = insert_id
             self._mp_store(result.rows or (), result.description, result,
-                           result.affected_rows, result.insert_id or 0, result.warning_count)
+                           result.affected_rows, insert_id, result.warning_count)
 
         def _mp_next(self, db: Any) -> bool:
             result = db._result
@@ -42,8 +47,13 @@ def connection_class(dbapi: types.ModuleType) -> type:
             except dbapi.Error as exc:
                 raise db._mp_fail(exc) from None
             result = db._result
+            insert_id = result.insert_id
+            if insert_id is None:  # a result set: the last insert id stays
+                insert_id = db._mp_insert_id
+            else:
+                db._mp_insert_id = insert_id
             self._mp_store(result.rows or (), result.description, result,
-                           result.affected_rows, result.insert_id or 0, result.warning_count)
+                           result.affected_rows, insert_id, result.warning_count)
             return True
 
         @property
@@ -51,7 +61,10 @@ def connection_class(dbapi: types.ModuleType) -> type:
             result = self._mp_flags
             if result is None or not result.fields:
                 return None
-            return tuple(field.flags for field in result.fields)
+            return tuple(
+                field.flags | NUM_FLAG if field.type_code in NUMERIC_TYPES else field.flags
+                for field in result.fields
+            )
 
         @description_flags.setter
         def description_flags(self, value):
@@ -62,6 +75,7 @@ def connection_class(dbapi: types.ModuleType) -> type:
         _mp_driver = DRIVER
         locals().update(exception_attributes(dbapi))
         default_cursor = Cursor
+        _mp_insert_id = 0
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("cursorclass", Cursor)
@@ -98,8 +112,14 @@ def connection_class(dbapi: types.ModuleType) -> type:
         def _mp_read(self) -> None:
             self._affected_rows = self._read_query_result()
             result = self._result
+            insert_id = result.insert_id
+            if insert_id is not None:
+                self._mp_insert_id = insert_id
             if result.description:
-                flags = tuple(field.flags for field in result.fields)
+                flags = tuple(
+                    field.flags | NUM_FLAG if field.type_code in NUMERIC_TYPES else field.flags
+                    for field in result.fields
+                )
                 self._mp_pending = Result(result.rows, result.description, flags)
 
         # PyMySQL keeps the last statement's outcome itself (its _result),
@@ -120,8 +140,7 @@ def connection_class(dbapi: types.ModuleType) -> type:
             return self._affected_rows
 
         def insert_id(self) -> int:
-            result = self._result
-            return (result.insert_id or 0) if result is not None else 0
+            return self._mp_insert_id
 
         def warning_count(self) -> int:
             result = self._result
@@ -131,6 +150,8 @@ def connection_class(dbapi: types.ModuleType) -> type:
             result = self._result
             message = result.message if result is not None else None
             if isinstance(message, bytes):
+                if message and message[0] == len(message) - 1:
+                    message = message[1:]  # a length-prefixed string (session tracking)
                 message = message.decode(self.encoding, "replace")
             return message or None
 
@@ -173,6 +194,15 @@ def connection_class(dbapi: types.ModuleType) -> type:
 
         def show_warnings(self) -> tuple:
             return tuple(base.show_warnings(self) or ())
+
+        @property
+        def converter(self) -> dict:
+            return self.decoders
+
+        def get_host_info(self) -> str:
+            if self.unix_socket:
+                return "Localhost via UNIX socket"
+            return f"{self.host} via TCP/IP"
 
         def fileno(self) -> int:
             if self._sock is None:

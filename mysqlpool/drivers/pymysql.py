@@ -32,6 +32,13 @@ class PyMySQLDriver(MySQLClientDriver):
         # version_info is the MySQLdb version PyMySQL emulates, not its own.
         return tuple(dbapi.VERSION[:3])
 
+    def django_conversions(self) -> dict:
+        conversions = super().django_conversions()
+        field_type = self.dbapi.constants.FIELD_TYPE
+        for code in (field_type.DATE, field_type.DATETIME, field_type.TIMESTAMP):
+            conversions[code] = _none_if_invalid(conversions[code])
+        return conversions
+
     def mysqldb_stand_in(self) -> dict[str, types.ModuleType]:
         # What pymysql.install_as_MySQLdb() does, plus the submodules Django
         # imports: without them Python would load second copies of PyMySQL's
@@ -103,3 +110,13 @@ class PyMySQLDriver(MySQLClientDriver):
     # set, so a transaction whose statements all returned rows (SELECT ... FOR
     # UPDATE, INSERT ... RETURNING) looks closed and would go back to the pool
     # open, locks and all.
+
+
+def _none_if_invalid(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """PyMySQL returns a date it cannot read ('0000-00-00') as text; mysqlclient None."""
+
+    def converter(value: Any) -> Any:
+        result = convert(value)
+        return None if isinstance(result, (str, bytes)) else result
+
+    return converter
