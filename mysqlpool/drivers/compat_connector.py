@@ -158,6 +158,9 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type:
         default_cursor = Cursor
         cursorclass = Cursor
         _mp_closed = False
+        # The connector's own (it closes the socket; mysqlclient's stops the
+        # server): the connector calls it itself.
+        shutdown = base.shutdown
 
         def __init__(self, *args: Any, _tls_context: Any = None, _tls_required: bool = False,
                      **kwargs: Any) -> None:
