@@ -39,7 +39,8 @@ def mysqlclient_shaped(value: Any, literal: str) -> str | bytes:
     other literal as bytes; Django's schema editor (and its tests) see that form.
     """
     if isinstance(value, float):
-        return repr(value) + "e0"
+        text = repr(value)  # MySQLdb.converters.Float2Str
+        return text if "e" in text else text + "e0"
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return literal
     return literal.encode()

@@ -7,8 +7,9 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import compat_pymysql as compat
 from . import tls
-from .base import check_use_pure, mysqlclient_shaped
+from .base import check_use_pure
 from .mysqlclient import MySQLClientDriver
 
 
@@ -24,11 +25,20 @@ class PyMySQLDriver(MySQLClientDriver):
     def __init__(self, dbapi: types.ModuleType) -> None:
         super().__init__(dbapi)
         self._multi_statements = dbapi.constants.CLIENT.MULTI_STATEMENTS
+        # PyMySQL's Connection with mysqlclient's API (compat_pymysql).
+        self._compat_class = compat.connection_class(dbapi)
 
     @classmethod
     def version_of(cls, dbapi: types.ModuleType) -> tuple[int, ...]:
         # version_info is the MySQLdb version PyMySQL emulates, not its own.
         return tuple(dbapi.VERSION[:3])
+
+    def django_conversions(self) -> dict:
+        conversions = super().django_conversions()
+        field_type = self.dbapi.constants.FIELD_TYPE
+        for code in (field_type.DATE, field_type.DATETIME, field_type.TIMESTAMP):
+            conversions[code] = _none_if_invalid(conversions[code])
+        return conversions
 
     def mysqldb_stand_in(self) -> dict[str, types.ModuleType]:
         # What pymysql.install_as_MySQLdb() does, plus the submodules Django
@@ -78,7 +88,7 @@ class PyMySQLDriver(MySQLClientDriver):
             params["ssl"] = context
         shared: list = [context] if context is not None else []
 
-        class Connection(self.dbapi.connections.Connection):
+        class Connection(self._compat_class):
             def _create_ssl_ctx(self, sslp):
                 if not shared:
                     shared.append(super()._create_ssl_ctx(sslp))
@@ -91,13 +101,6 @@ class PyMySQLDriver(MySQLClientDriver):
         # when it is given an SSLContext (ssl=).
         return None
 
-    def escape(self, connection: Any, value: Any) -> str | bytes:
-        if isinstance(value, (bytes, bytearray)):
-            # mysqlclient quotes bytes as a string literal; PyMySQL as X'..'.
-            text = connection._escape_string(bytes(value).decode("latin-1"))
-            return b"'" + text.encode("latin-1") + b"'"
-        return mysqlclient_shaped(value, connection.escape(value, connection.encoders))
-
     def socket_state(self, connection: Any) -> tuple[Any, int] | None:
         sock = connection._sock  # None once PyMySQL has closed the connection
         fd = sock.fileno() if sock is not None else -1
@@ -108,3 +111,13 @@ class PyMySQLDriver(MySQLClientDriver):
     # set, so a transaction whose statements all returned rows (SELECT ... FOR
     # UPDATE, INSERT ... RETURNING) looks closed and would go back to the pool
     # open, locks and all.
+
+
+def _none_if_invalid(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """PyMySQL returns a date it cannot read ('0000-00-00') as text; mysqlclient None."""
+
+    def converter(value: Any) -> Any:
+        result = convert(value)
+        return None if isinstance(result, (str, bytes)) else result
+
+    return converter

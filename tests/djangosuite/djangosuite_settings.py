@@ -17,8 +17,10 @@ _url = urlparse(os.environ.get("MYSQLPOOL_TEST_URL") or DEFAULT_URL)
 MYSQLPOOL_DRIVER = os.environ.get("MYSQLPOOL_DRIVER") or None
 
 # Test databases named after the driver, so the three environments can run at
-# the same time against one server.
-_test_name = "test_djangosuite_" + (MYSQLPOOL_DRIVER or "default").replace("-", "_")
+# the same time against one server (DJANGOSUITE_DATABASE_PREFIX: runs from two
+# checkouts, too).
+_test_name = (os.environ.get("DJANGOSUITE_DATABASE_PREFIX") or "test_djangosuite_") + (
+    MYSQLPOOL_DRIVER or "default").replace("-", "_")
 
 
 def _alias(test_name: str) -> dict:
