@@ -141,6 +141,21 @@ class WorkerResult(RemoteTestResult):
     def addFailure(self, test, err):  # noqa: N802
         super().addFailure(test, self._picklable(err, UnpicklableFailure))
 
+    def startTest(self, test):  # noqa: N802
+        self._started = test
+        super().startTest(test)
+
+    def addSkip(self, test, reason):  # noqa: N802
+        # Python 3.12+ skips a test without startTest(), so Django's event
+        # would carry the index of the test before it: the parent would mark
+        # that one skipped and never hear of this one. Start it, as 3.11 did.
+        if getattr(self, "_started", None) is not test:
+            self.startTest(test)
+            super().addSkip(test, reason)
+            self.stopTest(test)
+            return
+        super().addSkip(test, reason)
+
     def addSubTest(self, test, subtest, err):  # noqa: N802
         if err is not None:
             failed = issubclass(err[0], test.failureException)
