@@ -9,6 +9,20 @@ from django.db import connections
 from tests import users
 from tests.users import admin_connection
 
+#: Figures the fault and cluster tests measured, printed at the end of the run.
+FIGURES: list[str] = []
+
+
+def record(figure: str) -> None:
+    FIGURES.append(figure)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if FIGURES:
+        terminalreporter.section("mysqlpool fault figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     # The run's users go with it (a throwaway server goes anyway). Settings

@@ -65,7 +65,7 @@ class PyMySQLDriver(MySQLClientDriver):
         # One connection class, so one SSLContext, per pool (see _connection_class).
         params = self.connect_params(params)
         connection_class, params = self._connection_class(params)
-        return lambda **late: connection_class(**params, **late)
+        return lambda **late: connection_class(**{**params, **late})
 
     def connect(self, params: Mapping[str, Any]) -> Any:
         connection_class, params = self._connection_class(params)

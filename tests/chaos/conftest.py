@@ -221,16 +221,4 @@ def hold_concurrently(alias: str, count: int, timeout: float = 60) -> list[int]:
     return ids
 
 
-#: Figures the fault tests measured, printed at the end of the run.
-FIGURES: list[str] = []
-
-
-def record(figure: str) -> None:
-    FIGURES.append(figure)
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if FIGURES:
-        terminalreporter.section("mysqlpool fault figures")
-        for line in FIGURES:
-            terminalreporter.write_line(line)
+from tests.conftest import record  # noqa: E402,F401  (the fault tests import it from here)

@@ -1,0 +1,179 @@
+"""Several hosts in HOST against a real three-node Galera cluster: load spreading,
+node loss under load, a node rejoining, read-write targeting, and the same
+node loss behind HAProxy."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+
+import pytest
+from django.db import connections
+
+import mysqlpool
+from tests.app.models import Item
+from tests.chaos.conftest import request
+from tests.cluster.conftest import DATABASE
+from tests.cluster.galera import GaleraCluster, wait_until
+from tests.conftest import record
+
+pytestmark = pytest.mark.cluster
+
+DRIVER = os.environ.get("MYSQLPOOL_DRIVER") or "detected driver"
+
+
+def node_name(alias: str) -> str:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT @@wsrep_node_name")
+        return cursor.fetchone()[0]
+
+
+def nodes_of_held_connections(alias: str, count: int) -> list[str]:
+    """The node each of ``count`` connections held at once is on."""
+    barrier = threading.Barrier(count, timeout=30)
+    names: list[str] = []
+    errors: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            names.append(node_name(alias))
+            barrier.wait()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            connections[alias].close()
+
+    threads = [threading.Thread(target=hold) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [], errors[:3]
+    return names
+
+
+def test_random_spreads_connections_and_disable_keeps_them_on_the_first(
+        cluster: GaleraCluster, cluster_alias):
+    spread = cluster_alias("spread", cluster.hosts(), pool_size=8, max_overflow=0,
+                           load_balance_hosts="random")
+    ordered = cluster_alias("ordered", cluster.hosts(), pool_size=8, max_overflow=0)
+    random_nodes = Counter(nodes_of_held_connections(spread, 8))
+    ordered_nodes = Counter(nodes_of_held_connections(ordered, 8))
+    assert len(random_nodes) >= 2, random_nodes
+    assert ordered_nodes == {"node1": 8}
+    per_host = mysqlpool.stats()[spread]["hosts"]
+    assert sorted(per_host.values(), reverse=True) == sorted(random_nodes.values(),
+                                                             reverse=True) + [0] * (
+        3 - len(random_nodes))
+    record(f"galera random ({DRIVER}): 8 connections on {dict(sorted(random_nodes.items()))}; "
+           f"disable: {dict(ordered_nodes)}")
+
+
+def test_read_write_skips_a_read_only_node(cluster: GaleraCluster, cluster_alias):
+    alias = cluster_alias("writable", cluster.hosts(), pool_size=4, max_overflow=0,
+                          target_session_attrs="read-write")
+    cluster.nodes[0].query("SET GLOBAL read_only = 1")
+    try:
+        names = Counter(nodes_of_held_connections(alias, 4))
+    finally:
+        cluster.nodes[0].query("SET GLOBAL read_only = 0")
+    assert names == {"node2": 4}
+    request(lambda: Item.objects.using(alias).create(name="written", quantity=1))
+
+
+def insert_while_killing(alias: str, victim, seconds: float = 4.0,
+                         kill_after: float = 1.5, threads: int = 16):
+    """``threads`` threads insert rows through ``alias``; ``victim`` is killed
+    (kill -9) ``kill_after`` seconds in. Returns the acknowledged names, the
+    failures (time, error) and the time of the kill."""
+    acknowledged: list[str] = []
+    failures: list[tuple[float, str]] = []
+    stop = time.monotonic() + seconds
+
+    def work(number: int) -> None:
+        count = 0
+        while time.monotonic() < stop:
+            name = f"t{number}-{count}"
+            count += 1
+            try:
+                request(lambda name=name: Item.objects.using(alias).create(
+                    name=name, quantity=number))
+                acknowledged.append(name)
+            except Exception as exc:  # noqa: BLE001 - counted
+                failures.append((time.monotonic(), f"{type(exc).__name__}: {exc}"))
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    time.sleep(kill_after)
+    killed_at = time.monotonic()
+    victim.kill()
+    for worker in workers:
+        worker.join(120)
+    return acknowledged, failures, killed_at
+
+
+def stored_names(node) -> set[str]:
+    return {row[0] for row in node.query(f"SELECT name FROM {DATABASE}.app_item")}
+
+
+def node_loss_figures(acknowledged, failures, killed_at, survivor) -> tuple[int, int, int]:
+    late = [error for at, error in failures if at > killed_at + 1.0]
+    assert late == [], late[:3]
+    stored = stored_names(survivor)
+    lost = set(acknowledged) - stored
+    assert lost == set(), f"{len(lost)} acknowledged inserts not on the surviving nodes"
+    assert len(acknowledged) > 100
+    return len(failures), len(acknowledged), len(stored)
+
+
+def test_node_loss_under_load_then_rejoin(cluster: GaleraCluster, cluster_alias):
+    first, second, third = cluster.nodes
+    alias = cluster_alias("writes", cluster.hosts(), pool_size=16, max_overflow=0,
+                          host_retry_after=1)
+    assert Counter(nodes_of_held_connections(alias, 4)) == {"node1": 4}
+    acknowledged, failures, killed_at = insert_while_killing(alias, first)
+    failed, acked, stored = node_loss_figures(acknowledged, failures, killed_at, second)
+    assert set(mysqlpool.stats()[alias]["hosts"].values()) != {0}
+    # The survivors took the writes: the pool holds nothing on the dead node.
+    assert mysqlpool.stats()[alias]["hosts"][f"127.0.0.1:{first.port}"] == 0
+    record(f"galera node loss ({DRIVER}): {failed} failed requests, 0 after kill + 1 s; "
+           f"{acked} acknowledged, {stored} stored on the survivors")
+
+    # Rejoin: restarted (not a new cluster), synced, and used again by new
+    # connections without restarting anything in the application.
+    rejoin = cluster_alias("rejoin", cluster.hosts(), pool_size=6, max_overflow=0,
+                           load_balance_hosts="random", target_session_attrs="read-write",
+                           recycle=1, host_retry_after=1)
+    assert "node1" not in nodes_of_held_connections(rejoin, 6)
+    started = time.monotonic()
+    first.start()
+    cluster.wait_synced(cluster.nodes, 3)
+    synced = time.monotonic()
+    seen: Counter = Counter()
+
+    def used_again() -> bool:
+        seen.update(nodes_of_held_connections(rejoin, 6))
+        return seen["node1"] > 0
+
+    wait_until(used_again, 30, "the rejoined node was never used")
+    record(f"galera rejoin ({DRIVER}): node1 synced {synced - started:.1f} s after its "
+           f"restart, used again {time.monotonic() - synced:.1f} s later")
+    assert third.synced(3)
+
+
+def test_node_loss_behind_haproxy(cluster: GaleraCluster, haproxy, cluster_alias):
+    alias = cluster_alias("proxied", f"127.0.0.1:{haproxy.port}", pool_size=16,
+                          max_overflow=0)
+    before = Counter(nodes_of_held_connections(alias, 6))
+    assert len(before) >= 2, before  # HAProxy spreads them (round robin)
+    first, second, _ = cluster.nodes
+    acknowledged, failures, killed_at = insert_while_killing(alias, first)
+    failed, acked, stored = node_loss_figures(acknowledged, failures, killed_at, second)
+    after = Counter(nodes_of_held_connections(alias, 6))
+    assert "node1" not in after
+    record(f"galera behind HAProxy ({DRIVER}): {failed} failed requests, 0 after kill + 1 s; "
+           f"{acked} acknowledged, {stored} stored on the survivors")
