@@ -89,8 +89,11 @@ def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
                          exc_info=True)
         finally:
             pool.sa_pool._dec_overflow()  # its slot can open a connection again
-        if counter in ("idle_closed", "lifetime_closed"):
-            pool.stats.add(counter)
+        # Closed for their age or idleness is normal churn; closed because the
+        # server closed them, or a failover left them behind, they could not be
+        # reused: counted as invalidations, as when found at checkout.
+        pool.stats.add(counter if counter in ("idle_closed", "lifetime_closed")
+                       else "invalidations")
         if counter == "dead_closed":  # a failure, as when found at checkout: INFO
             logger.info("Replacing a connection of %r: %s (found while idle)", pool.alias,
                         _REASONS[counter])
