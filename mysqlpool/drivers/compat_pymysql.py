@@ -26,22 +26,19 @@ def connection_class(dbapi: types.ModuleType) -> type:
         def _mp_run(self, db: Any, query: bytes) -> None:
             try:
                 db._execute_command(command.COM_QUERY, query)
-                db._affected_rows = db._read_query_result()
             except dbapi.Error as exc:
                 raise db._mp_fail(exc) from None
-            result = db._result
-            insert_id = result.insert_id
-            if insert_id is None:  # a result set: the last insert id stays
-                insert_id = db._mp_insert_id
-            else:
-                db._mp_insert_id = insert_id
-            self._mp_store(result.rows or (), result.description, result,
-                           result.affected_rows, insert_id, result.warning_count)
+            self._mp_read(db)
 
         def _mp_next(self, db: Any) -> bool:
             result = db._result
             if result is None or not result.has_next:
                 return False
+            self._mp_read(db)
+            return True
+
+        def _mp_read(self, db: Any) -> None:
+            """Read the next result from the server and keep it as mysqlclient would."""
             try:
                 db._affected_rows = db._read_query_result()
             except dbapi.Error as exc:
@@ -54,7 +51,6 @@ def connection_class(dbapi: types.ModuleType) -> type:
                 db._mp_insert_id = insert_id
             self._mp_store(result.rows or (), result.description, result,
                            result.affected_rows, insert_id, result.warning_count)
-            return True
 
         @property
         def description_flags(self):

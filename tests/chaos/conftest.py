@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -111,16 +110,6 @@ class ChaosServer:
                 admin.close()
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, message: str) -> Any:
-    """Poll ``condition`` until it is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout} s: {message}")
-        time.sleep(0.02)
 
 
 def _prepare(server: ChaosServer) -> None:
@@ -195,16 +184,19 @@ def connection_id(alias: str) -> int:
         return cursor.fetchone()[0]
 
 
-def hold_concurrently(alias: str, count: int, timeout: float = 60) -> list[int]:
+def hold_concurrently(alias: str, count: int, timeout: float = 60,
+                      measure: Callable[[str], Any] | None = None) -> list:
     """Have ``count`` threads hold a connection of ``alias`` at the same time; return
-    their CONNECTION_ID()s (they are all different if the pool can give ``count``)."""
+    what ``measure(alias)`` gives in each (default: their CONNECTION_ID()s, all
+    different if the pool can give ``count``)."""
+    measure = measure or connection_id
     barrier = threading.Barrier(count, timeout=timeout)
-    ids: list[int] = []
+    ids: list = []
     errors: list[BaseException] = []
 
     def hold() -> None:
         try:
-            ids.append(connection_id(alias))
+            ids.append(measure(alias))
             barrier.wait()
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -221,4 +213,4 @@ def hold_concurrently(alias: str, count: int, timeout: float = 60) -> list[int]:
     return ids
 
 
-from tests.conftest import record  # noqa: E402,F401  (the fault tests import it from here)
+from tests.conftest import record, wait_for  # noqa: E402,F401  (the fault tests import them)

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import wait_for
 from tests.server import ServerAddress, ThrowawayServer, _free_port
 from tests.users import admin_connection
 
@@ -136,10 +137,10 @@ class GaleraCluster:
     def start(self, timeout: float = 180) -> None:
         first, *others = self.nodes
         first.start(new_cluster=True)
-        wait_until(lambda: first.synced(1), timeout, "the first node did not come up")
+        wait_for(lambda: first.synced(1), timeout, "the first node did not come up")
         for node in others:
             node.start(timeout=timeout)
-        wait_until(lambda: all(node.synced(len(self.nodes)) for node in self.nodes),
+        wait_for(lambda: all(node.synced(len(self.nodes)) for node in self.nodes),
                    timeout, "the cluster did not form")
 
     def hosts(self) -> str:
@@ -147,7 +148,7 @@ class GaleraCluster:
         return ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
 
     def wait_synced(self, nodes: list[Node], size: int, timeout: float = 120) -> None:
-        wait_until(lambda: all(node.synced(size) for node in nodes), timeout,
+        wait_for(lambda: all(node.synced(size) for node in nodes), timeout,
                    f"nodes {[n.number for n in nodes]} not synced in a cluster of {size}")
 
     def destroy(self) -> None:
@@ -201,11 +202,3 @@ class HAProxy:
                 process.kill()
                 process.wait()
         shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def wait_until(condition, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout} s: {message}")
-        time.sleep(0.2)

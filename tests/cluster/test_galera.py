@@ -14,10 +14,10 @@ from django.db import connections
 
 import mysqlpool
 from tests.app.models import Item
-from tests.chaos.conftest import request
+from tests.chaos.conftest import hold_concurrently, request
 from tests.cluster.conftest import DATABASE
-from tests.cluster.galera import GaleraCluster, wait_until
-from tests.conftest import record
+from tests.cluster.galera import GaleraCluster
+from tests.conftest import record, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -32,27 +32,7 @@ def node_name(alias: str) -> str:
 
 def nodes_of_held_connections(alias: str, count: int) -> list[str]:
     """The node each of ``count`` connections held at once is on."""
-    barrier = threading.Barrier(count, timeout=30)
-    names: list[str] = []
-    errors: list[BaseException] = []
-
-    def hold() -> None:
-        try:
-            names.append(node_name(alias))
-            barrier.wait()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-            barrier.abort()
-        finally:
-            connections[alias].close()
-
-    threads = [threading.Thread(target=hold) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == [], errors[:3]
-    return names
+    return hold_concurrently(alias, count, measure=node_name)
 
 
 def test_random_spreads_connections_and_disable_keeps_them_on_the_first(
@@ -159,7 +139,7 @@ def test_node_loss_under_load_then_rejoin(cluster: GaleraCluster, cluster_alias)
         seen.update(nodes_of_held_connections(rejoin, 6))
         return seen["node1"] > 0
 
-    wait_until(used_again, 30, "the rejoined node was never used")
+    wait_for(used_again, 30, "the rejoined node was never used")
     record(f"galera rejoin ({DRIVER}): node1 synced {synced - started:.1f} s after its "
            f"restart, used again {time.monotonic() - synced:.1f} s later")
     assert third.synced(3)

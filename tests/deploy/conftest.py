@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.conftest import wait_for
 from tests.users import RUN, admin_connection
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -70,15 +70,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(condition, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout} s: {what}")
-        time.sleep(interval)
 
 
 def get(url: str, timeout: float = 30) -> tuple[int, bytes]:
