@@ -101,7 +101,8 @@ class PrometheusObserver:
             last = self._published.get(pool, {})
             figures = pool.snapshot()
             for name, counter in self.counters.items():
+                child = counter.labels(alias)  # shown from the start, at 0
                 delta = figures[name] - last.get(name, 0)
                 if delta > 0:
-                    counter.labels(alias).inc(delta)
+                    child.inc(delta)
             self._published[pool] = {name: figures[name] for name in self.counters}

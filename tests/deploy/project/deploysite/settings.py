@@ -5,7 +5,7 @@ DEPLOY_DB_* name the database and its user; DEPLOY_ENGINE is ``pooled``
 DEPLOY_POOL_IN says where the pool settings go: ``options``
 (``OPTIONS["pool"]``, Django's convention) or ``arguments``
 (``MYSQLPOOL_ARGUMENTS``); DEPLOY_DRIVER sets ``MYSQLPOOL_DRIVER`` (unset:
-mysqlpool detects one).
+mysqlpool detects one); DEPLOY_PROMETHEUS=1 sets ``MYSQLPOOL_PROMETHEUS``.
 """
 
 import os
@@ -49,6 +49,9 @@ else:
     MYSQLPOOL_ARGUMENTS = POOL
 if env("DEPLOY_DRIVER"):
     MYSQLPOOL_DRIVER = env("DEPLOY_DRIVER")
+# Prometheus metrics, in prometheus_client's multi-process mode when
+# PROMETHEUS_MULTIPROC_DIR is set (served at /metrics/).
+MYSQLPOOL_PROMETHEUS = env("DEPLOY_PROMETHEUS") == "1"
 
 # Celery: the Redis broker, a queue of the test's own.
 CELERY_BROKER_URL = env("DEPLOY_BROKER", "redis://127.0.0.1:6379/0")

@@ -34,7 +34,18 @@ async def orm_async(request):
     return HttpResponse(f"{item.name} {count}")
 
 
+def metrics(request):
+    """Prometheus's scrape, every worker's values added up (multi-process mode)."""
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
 urlpatterns = [
+    path("metrics/", metrics),
     path("sleep/", sleep),
     path("whoami/", whoami),
     path("async/", orm_async),
