@@ -164,3 +164,16 @@ def test_a_run_alone_test_the_run_no_longer_finds_fails_the_run():
     assert run.compare(found, {}, {"a.T.test_1": "timing"}).ok
     gone = {**found, "excluded": []}
     assert run.compare(gone, {}, {"a.T.test_1": "timing"}).stale == ["a.T.test_1"]
+
+
+@pytest.mark.parametrize("test, found", [
+    ("serializers.test_deserialization.TestDeserializer.test_crafted_xml_performance", True),
+    ("serializers.test_deserialization.TestDeserializer.test_crafted_xml_perfromance", False),
+    ("serializers.test_gone.TestDeserializer.test_crafted_xml_performance", False),
+])
+def test_a_test_is_looked_up_in_this_django_versions_sources(tmp_path, test, found):
+    module = tmp_path / "serializers" / "test_deserialization.py"
+    module.parent.mkdir()
+    module.write_text("class TestDeserializer:\n    def test_crafted_xml_performance(self):\n"
+                      "        pass\n")
+    assert run.in_sources(tmp_path, test) is found

@@ -233,16 +233,22 @@ class _ThreadCheckouts(set):
                 logger.debug("Closing an abandoned connection failed", exc_info=True)
 
 
-_local = threading.local()
+# Made on first use, not at import: a thread-local made before gevent or
+# eventlet patched threading would be one for every green thread.
+_local: threading.local | None = None
 _exiting = False
 
 
 def thread_checkouts() -> _ThreadCheckouts:
     """This thread's checkouts."""
+    global _local
+    local = _local
+    if local is None:
+        local = _local = threading.local()
     try:
-        return _local.checkouts
+        return local.checkouts
     except AttributeError:
-        checkouts = _local.checkouts = _ThreadCheckouts()
+        checkouts = local.checkouts = _ThreadCheckouts()
         return checkouts
 
 
@@ -254,7 +260,7 @@ def exiting() -> bool:
 def forget_threads_after_fork() -> None:
     """In a forked child: the parent's threads' checkouts are not this process's."""
     global _local
-    _local = threading.local()
+    _local = None
 
 
 @atexit.register

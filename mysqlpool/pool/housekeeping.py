@@ -23,29 +23,41 @@ logger = logging.getLogger("mysqlpool")
 LONGEST_TICK = 1.0
 SHORTEST_TICK = 0.05
 
-_lock = threading.Lock()
-_wakeup = threading.Condition(_lock)
+# Made on first use, not at import: a process may import mysqlpool before
+# gevent or eventlet patches threading (gunicorn --preload), and a lock made
+# then would block every green thread while one waits on it.
+_sync: tuple[threading.Lock, threading.Condition] | None = None
 _pools: weakref.WeakSet = weakref.WeakSet()
 _thread: threading.Thread | None = None
+
+
+def _synchronization() -> tuple[threading.Lock, threading.Condition]:
+    global _sync
+    if _sync is None:
+        lock = threading.Lock()
+        _sync = (lock, threading.Condition(lock))
+    return _sync
 
 
 def watch(pool: ConnectionPool) -> None:
     """Look after ``pool`` (from its creation); a first round runs at once."""
     global _thread
-    with _lock:
+    lock, wakeup = _synchronization()
+    with lock:
         _pools.add(pool)
         if _thread is None:
             _thread = threading.Thread(target=_run, name="mysqlpool-housekeeping",
                                        daemon=True)
             _thread.start()
-        _wakeup.notify()
+        wakeup.notify()
 
 
 def forget(pool: ConnectionPool) -> None:
     """``pool`` is retired; the thread ends once no pool is left."""
-    with _lock:
+    lock, wakeup = _synchronization()
+    with lock:
         _pools.discard(pool)
-        _wakeup.notify()
+        wakeup.notify()
     if pool.observer is not None:
         try:
             pool.observer.publish(pool)  # its figures go to 0 if nothing replaces it
@@ -55,8 +67,9 @@ def forget(pool: ConnectionPool) -> None:
 
 def wake() -> None:
     """Run a round now (after a failover, for instance)."""
-    with _lock:
-        _wakeup.notify()
+    lock, wakeup = _synchronization()
+    with lock:
+        wakeup.notify()
 
 
 def running() -> bool:
@@ -79,8 +92,9 @@ def _tick(pools: list[ConnectionPool]) -> float:
 def _run() -> None:
     global _thread
     me = threading.current_thread()
+    lock, wakeup = _synchronization()
     while True:
-        with _lock:
+        with lock:
             if _thread is not me:
                 return  # replaced (after a fork, another thread is the child's)
             pools = [pool for pool in _pools if not pool.retired]
@@ -94,14 +108,13 @@ def _run() -> None:
                 logger.debug("Housekeeping of %r failed", pool.alias, exc_info=True)
         tick = _tick(pools)
         del pools, pool  # no strong reference while waiting: retired pools can go
-        with _lock:
-            _wakeup.wait(tick)
+        with lock:
+            wakeup.wait(tick)
 
 
 def after_fork_in_child() -> None:
     """The parent's pools are not the child's, and its thread did not survive."""
-    global _lock, _wakeup, _pools, _thread
-    _lock = threading.Lock()
-    _wakeup = threading.Condition(_lock)
+    global _sync, _pools, _thread
+    _sync = None
     _pools = weakref.WeakSet()
     _thread = None

@@ -17,10 +17,19 @@ import threading
 import time
 from typing import Any
 
-_lock = threading.Lock()
-_wakeup = threading.Condition(_lock)
+# Made on first use, not at import (see housekeeping.py: gunicorn --preload
+# imports mysqlpool before gevent patches threading).
+_sync: tuple[threading.Lock, threading.Condition] | None = None
 _watched: dict[int, _Watch] = {}
 _thread: threading.Thread | None = None
+
+
+def _synchronization() -> tuple[threading.Lock, threading.Condition]:
+    global _sync
+    if _sync is None:
+        lock = threading.Lock()
+        _sync = (lock, threading.Condition(lock))
+    return _sync
 
 
 class _Watch:
@@ -44,14 +53,15 @@ def bounded(fd: int, timeout: float, func: Any, *args: Any) -> Any:
     """``func(*args)`` while the socket ``fd`` is watched: after ``timeout`` seconds
     the socket is shut down, and PingTimeout is raised whatever ``func`` did."""
     watch = _Watch(fd, time.monotonic() + timeout)
-    with _lock:
+    lock, wakeup = _synchronization()
+    with lock:
         _watched[id(watch)] = watch
         _ensure_thread()
-        _wakeup.notify()
+        wakeup.notify()
     try:
         return func(*args)
     finally:
-        with _lock:
+        with lock:
             _watched.pop(id(watch), None)
             watch.done = True
             fired = watch.fired
@@ -67,7 +77,8 @@ def _ensure_thread() -> None:
 
 
 def _run() -> None:
-    with _lock:
+    lock, wakeup = _synchronization()
+    with lock:
         while True:
             now = time.monotonic()
             for watch in list(_watched.values()):
@@ -77,11 +88,11 @@ def _run() -> None:
                     del _watched[id(watch)]
             if not _watched:
                 # Idle: wait for the next ping, and end after a while without one.
-                if not _wakeup.wait(60) and not _watched:
+                if not wakeup.wait(60) and not _watched:
                     _forget_thread()
                     return
                 continue
-            _wakeup.wait(min(w.deadline for w in _watched.values()) - now)
+            wakeup.wait(min(w.deadline for w in _watched.values()) - now)
 
 
 def _forget_thread() -> None:
@@ -107,8 +118,7 @@ def _shut_down(fd: int, inode: int) -> None:
 
 def after_fork_in_child() -> None:
     """The watching thread did not survive the fork; pings in progress were the parent's."""
-    global _lock, _wakeup, _thread
-    _lock = threading.Lock()
-    _wakeup = threading.Condition(_lock)
+    global _sync, _thread
+    _sync = None
     _watched.clear()
     _thread = None
