@@ -171,7 +171,10 @@ class MySQLdbConnection:
 
     def get_server_info(self) -> str:
         # The C library drops the "5.5.5-" MariaDB puts in front for old clients.
-        info = super().get_server_info()
+        # (mysql-connector deprecates its method for the server_info property.)
+        server_info = getattr(type(self), "server_info", None)
+        info = self.server_info if isinstance(server_info, property) else (
+            super().get_server_info())
         return info[6:] if info.startswith("5.5.5-") else info
 
     # ----- the low-level query API ---------------------------------------------------

@@ -125,7 +125,9 @@ class ConnectionPool:
         checkout = PooledConnection(self, fairy, owner)
         if observer is not None:
             observer.waited(self, checkout.checked_out_at - started)
-        self.stats.add("checkouts")
+        stats = self.stats
+        with stats.lock:
+            stats.checkouts += 1
         self._checked_out.add(checkout)
         thread_checkouts().add(checkout)
         return checkout
@@ -134,12 +136,15 @@ class ConnectionPool:
         """Why an idle connection cannot be handed out, and whether that is
         normal operation (its lifetime is over) rather than a failure."""
         info = fairy.info
-        if info.get(EXPIRES, float("inf")) <= time.monotonic():
+        now = time.monotonic()
+        expires = info.get(EXPIRES)
+        if expires is not None and expires <= now:
             return "it reached its lifetime (recycle)", True
+        config = self.config
         try:
             problem = idle_problem(self.driver, fairy.dbapi_connection, info,
-                                   info[LAST_USED], self.config.ping_after_idle,
-                                   self.config.ping_timeout)
+                                   info[LAST_USED], now, config.ping_after_idle,
+                                   config.ping_timeout)
         except PingTimeout:
             self._ping_timed_out(fairy)
         return (problem, False) if problem is not None else None

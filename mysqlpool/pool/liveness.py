@@ -10,14 +10,13 @@ zero-timeout poll sees for free. Only a connection idle for longer than
 from __future__ import annotations
 
 import select
-import time
 from typing import Any
 
 from ..drivers import Driver
 from ..green import original
 from . import watchdog
 
-#: Key in the connection record's info: (socket token, fd, poll object or None).
+#: Key in the connection record's info: ((socket token, fd), poll object or None).
 POLLER = "mysqlpool.poller"
 
 _READABLE = getattr(select, "POLLIN", 1) | getattr(select, "POLLERR", 8) | getattr(
@@ -25,17 +24,29 @@ _READABLE = getattr(select, "POLLIN", 1) | getattr(select, "POLLERR", 8) | getat
 
 
 def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: float,
-                 ping_after_idle: float | None, ping_timeout: float) -> str | None:
+                 now: float, ping_after_idle: float | None,
+                 ping_timeout: float) -> str | None:
     """Why a connection that was idle cannot be used, or None when it can.
 
     Raises watchdog.PingTimeout when the server did not answer the ping in time.
+    On every checkout: kept to one driver call and one poll when all is well.
     """
-    problem = socket_problem(driver, dbapi_connection, info)
-    if problem is not None:
-        return problem
-    if ping_after_idle is not None and time.monotonic() - last_used > ping_after_idle:
+    state = driver.socket_state(dbapi_connection)
+    if state is None:
+        return "its socket is closed"
+    cached = info.get(POLLER)
+    # The poll object is kept per socket, not per fd number: once the driver
+    # has closed its socket, the number may belong to another one.
+    if cached is None or cached[0] != state:
+        cached = info[POLLER] = (state, _poller(state[1]))
+    poller = cached[1]
+    # Readable while idle: closed, or an error packet waiting (MySQL 8 sends
+    # one before it closes an idle connection).
+    if poller.poll(0) if poller is not None else _selectable(state[1]):
+        return "the server closed the connection"
+    if ping_after_idle is not None and now - last_used > ping_after_idle:
         try:
-            watchdog.bounded(info[POLLER][1], ping_timeout, driver.ping, dbapi_connection)
+            watchdog.bounded(state[1], ping_timeout, driver.ping, dbapi_connection)
         except watchdog.PingTimeout:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure means not usable
@@ -45,20 +56,7 @@ def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: f
 
 def socket_problem(driver: Driver, dbapi_connection: Any, info: dict) -> str | None:
     """Why an idle connection's socket shows it dead (no round trip), or None."""
-    state = driver.socket_state(dbapi_connection)
-    if state is None:
-        return "its socket is closed"
-    token, fd = state
-    cached = info.get(POLLER)
-    # The poll object is kept per socket, not per fd number: once the driver
-    # has closed its socket, the number may belong to another one.
-    if cached is None or cached[0] != token or cached[1] != fd:
-        cached = info[POLLER] = (token, fd, _poller(fd))
-    # Readable while idle: closed, or an error packet waiting (MySQL 8 sends
-    # one before it closes an idle connection).
-    if _readable(cached[2], fd):
-        return "the server closed the connection"
-    return None
+    return idle_problem(driver, dbapi_connection, info, 0.0, 0.0, None, 0.0)
 
 
 def _poller(fd: int) -> Any:
@@ -74,8 +72,6 @@ def _poller(fd: int) -> Any:
     return poller
 
 
-def _readable(poller: Any, fd: int) -> bool:
-    if poller is not None:
-        return bool(poller.poll(0))
+def _selectable(fd: int) -> bool:
     readable, _, errored = select.select([fd], [], [fd], 0)
     return bool(readable or errored)

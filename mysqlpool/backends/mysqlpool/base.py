@@ -18,10 +18,12 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
 
+from mysqlpool import config as pool_settings
 from mysqlpool import pool as pools
 from mysqlpool.checks import check_green_threads, check_pool_settings
 from mysqlpool.config import PoolConfig
 from mysqlpool.drivers import Driver, import_django_mysql
+from mysqlpool.green import installed as green_installed
 from mysqlpool.green import patched_by
 from mysqlpool.hosts import connect_unpooled
 
@@ -35,6 +37,8 @@ from .schema import DatabaseSchemaEditor  # noqa: E402
 from .validation import DatabaseValidation  # noqa: E402
 
 checks.register(check_pool_settings, "mysqlpool")
+
+_GREEN_THREADS_INSTALLED = bool(green_installed())
 checks.register(check_green_threads, "mysqlpool")
 
 #: Celery's Django fixup, which calls close_pool() around every task.
@@ -72,14 +76,21 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         self._checked_out_state: Any = None
         self._conn_max_age_checked = False
         self._failed_health_check = False
+        self._session_statements_of: tuple[Any, tuple[str, ...]] | None = None
         self._made_before_green_threads = patched_by() is None
+        if _GREEN_THREADS_INSTALLED:
+            # Only where gevent or eventlet could patch: the clear error for
+            # a wrapper made before (an extra frame on every cursor otherwise).
+            self.validate_thread_sharing = self._validate_thread_sharing_green
 
     # ----- the driver, in place of MySQLdb ------------------------------------
 
     @property
     def driver(self) -> Driver:
         binding = self._binding
-        if binding is not None and binding.current(self.settings_dict):
+        # The driver depends on MYSQLPOOL_DRIVER alone: the generation tells,
+        # without comparing the alias's settings on every cursor.
+        if binding is not None and binding.generation == pool_settings.generation:
             return binding.driver
         return current_driver()
 
@@ -149,6 +160,9 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
 
     def _session_statements(self) -> tuple[str, ...]:
         """Django's session setup for this wrapper (its isolation level, ...)."""
+        cached = self._session_statements_of
+        if cached is not None and cached[0] == self.isolation_level:
+            return cached[1]
         statements = []
         if self.features.is_sql_auto_is_null_enabled:
             statements.append("SET SQL_AUTO_IS_NULL = 0")
@@ -156,7 +170,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             statements.append(
                 f"SET SESSION TRANSACTION ISOLATION LEVEL {self.isolation_level.upper()}"
             )
-        return tuple(statements)
+        self._session_statements_of = (self.isolation_level, tuple(statements))
+        return self._session_statements_of[1]
 
     def init_connection_state(self) -> None:
         BaseDatabaseWrapper.init_connection_state(self)
@@ -213,7 +228,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
                 self.closed_in_transaction = True
                 self.needs_rollback = True
 
-    def validate_thread_sharing(self) -> None:
+    def _validate_thread_sharing_green(self) -> None:
         try:
             super().validate_thread_sharing()
         except DatabaseError as exc:
