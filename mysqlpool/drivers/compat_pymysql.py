@@ -6,6 +6,7 @@ from __future__ import annotations
 import types
 from typing import Any
 
+from .base import mysqlclient_shaped
 from .compat_connection import MySQLdbConnection, Result, exception_attributes
 from .compat_cursor import NUM_FLAG, NUMERIC_TYPES, MySQLdbCursor
 from .compat_errors import server_gone
@@ -98,8 +99,6 @@ def connection_class(dbapi: types.ModuleType) -> type:
 
         def _mp_escape(self, obj: Any) -> str | bytes:
             # mysqlclient's forms: numbers as str, other literals as bytes.
-            from .base import mysqlclient_shaped
-
             return mysqlclient_shaped(obj, base.escape(self, obj, self.encoders))
 
         def _mp_send(self, query: bytes) -> None:

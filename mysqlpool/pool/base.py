@@ -33,14 +33,12 @@ from .checkout import (
 )
 from .credentials import Credentials, without_secrets
 from .gate import FairGate
-from .liveness import idle_problem
+from .liveness import EXPIRES, idle_problem
 from .stats import PoolStats, snapshot
 from .watchdog import PingTimeout
 
 logger = logging.getLogger("mysqlpool")
 
-#: Key in a connection record's info: when (time.monotonic()) it must be replaced.
-EXPIRES = "mysqlpool.expires"
 #: A connection's lifetime is shortened by up to this part, at random.
 LIFETIME_JITTER = 0.10
 #: MySQL's "access denied": a password that was rotated between fetch and use.
@@ -95,8 +93,8 @@ class ConnectionPool:
         if config.pool_size and config.max_overflow is not None and config.max_overflow >= 0:
             self._capacity = config.pool_size + config.max_overflow
         self._timeout = config.timeout
-        # Bounded pools hand connections to waiters in arrival order.
-        self._gate = FairGate(self._capacity) if self._capacity is not None else None
+        #: Bounded pools hand connections to waiters in arrival order.
+        self.gate = FairGate(self._capacity) if self._capacity is not None else None
         housekeeping.watch(self)
 
     def __repr__(self) -> str:
@@ -118,8 +116,14 @@ class ConnectionPool:
         # while it sat idle is replaced here. The check runs in this method
         # rather than in a SQLAlchemy "checkout" listener: the event dispatch
         # would cost more than the check itself on every checkout.
-        if fairy.info.get(LAST_USED) is not None:  # None: fresh from connect()
-            problem = self._problem(fairy)
+        info = fairy.info
+        last_used = info.get(LAST_USED)
+        if last_used is not None:  # None: fresh from connect()
+            try:
+                problem = idle_problem(self.driver, fairy.dbapi_connection, info, last_used,
+                                       self.config)
+            except PingTimeout:
+                self._ping_timed_out(fairy)
             if problem is not None:
                 fairy = self._replace(fairy, problem)
         checkout = PooledConnection(self, fairy, owner)
@@ -133,21 +137,12 @@ class ConnectionPool:
         return checkout
 
     def _problem(self, fairy: Any) -> tuple[str, bool] | None:
-        """Why an idle connection cannot be handed out, and whether that is
-        normal operation (its lifetime is over) rather than a failure."""
-        info = fairy.info
-        now = time.monotonic()
-        expires = info.get(EXPIRES)
-        if expires is not None and expires <= now:
-            return "it reached its lifetime (recycle)", True
-        config = self.config
+        """Why an idle connection cannot be handed out (see liveness.idle_problem)."""
         try:
-            problem = idle_problem(self.driver, fairy.dbapi_connection, info,
-                                   info[LAST_USED], now, config.ping_after_idle,
-                                   config.ping_timeout)
+            return idle_problem(self.driver, fairy.dbapi_connection, fairy.info,
+                                fairy.info[LAST_USED], self.config)
         except PingTimeout:
             self._ping_timed_out(fairy)
-        return (problem, False) if problem is not None else None
 
     def _replace(self, fairy: Any, problem: tuple[str, bool]) -> Any:
         """Close an unusable connection and take another. Each pass either
@@ -189,7 +184,7 @@ class ConnectionPool:
 
     def _take(self) -> Any:
         """A SQLAlchemy checkout, after a turn at the gate when the pool is full."""
-        gate = self._gate
+        gate = self.gate
         if gate is not None and not gate.try_enter():
             start = time.monotonic()
             entered = gate.enter(self._timeout)
@@ -210,8 +205,8 @@ class ConnectionPool:
 
     def slot_freed(self) -> None:
         """A checkout has ended (however): its slot goes to the next in line."""
-        if self._gate is not None:
-            self._gate.leave()
+        if self.gate is not None:
+            self.gate.leave()
 
     def forget(self, checkout: PooledConnection) -> None:
         """``checkout`` is being returned: no longer counted as held."""
@@ -368,7 +363,7 @@ class ConnectionPool:
 
     def waiting(self) -> int:
         """Checkouts waiting for a connection now."""
-        return self._gate.waiting if self._gate is not None else 0
+        return self.gate.waiting if self.gate is not None else 0
 
     def idle_records(self) -> list[Any]:
         """The pool's idle slots that hold an open connection (QueuePool)."""

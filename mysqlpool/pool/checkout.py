@@ -133,7 +133,9 @@ class PooledConnection:
             raise
         finally:
             # Only now: the next waiter finds the connection back in the pool.
-            pool.slot_freed()
+            gate = pool.gate
+            if gate is not None:
+                gate.leave()
 
     def _return(self, fairy: Any, autocommit: bool, abandoned: bool) -> None:
         pool = self.pool

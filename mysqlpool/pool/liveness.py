@@ -10,6 +10,7 @@ zero-timeout poll sees for free. Only a connection idle for longer than
 from __future__ import annotations
 
 import select
+import time
 from typing import Any
 
 from ..drivers import Driver
@@ -18,19 +19,43 @@ from . import watchdog
 
 #: Key in the connection record's info: ((socket token, fd), poll object or None).
 POLLER = "mysqlpool.poller"
+#: Key in the connection record's info: when (time.monotonic()) it must be replaced.
+EXPIRES = "mysqlpool.expires"
 
 _READABLE = getattr(select, "POLLIN", 1) | getattr(select, "POLLERR", 8) | getattr(
     select, "POLLHUP", 16)
 
 
 def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: float,
-                 now: float, ping_after_idle: float | None,
-                 ping_timeout: float) -> str | None:
-    """Why a connection that was idle cannot be used, or None when it can.
+                 config: Any) -> tuple[str, bool] | None:
+    """Why a connection that was idle cannot be handed out, and whether that is
+    normal operation (its lifetime is over) rather than a failure; None when
+    it can be. ``config`` is the pool's (ping_after_idle, ping_timeout).
 
     Raises watchdog.PingTimeout when the server did not answer the ping in time.
     On every checkout: kept to one driver call and one poll when all is well.
     """
+    now = time.monotonic()
+    expires = info.get(EXPIRES)
+    if expires is not None and expires <= now:
+        return "it reached its lifetime (recycle)", True
+    problem = socket_problem(driver, dbapi_connection, info)
+    if problem is not None:
+        return problem, False
+    ping_after_idle = config.ping_after_idle
+    if ping_after_idle is not None and now - last_used > ping_after_idle:
+        try:
+            watchdog.bounded(info[POLLER][0][1], config.ping_timeout, driver.ping,
+                             dbapi_connection)
+        except watchdog.PingTimeout:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure means not usable
+            return f"ping failed: {exc}", False
+    return None
+
+
+def socket_problem(driver: Driver, dbapi_connection: Any, info: dict) -> str | None:
+    """Why an idle connection's socket shows it dead (no round trip), or None."""
     state = driver.socket_state(dbapi_connection)
     if state is None:
         return "its socket is closed"
@@ -44,19 +69,7 @@ def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: f
     # one before it closes an idle connection).
     if poller.poll(0) if poller is not None else _selectable(state[1]):
         return "the server closed the connection"
-    if ping_after_idle is not None and now - last_used > ping_after_idle:
-        try:
-            watchdog.bounded(state[1], ping_timeout, driver.ping, dbapi_connection)
-        except watchdog.PingTimeout:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure means not usable
-            return f"ping failed: {exc}"
     return None
-
-
-def socket_problem(driver: Driver, dbapi_connection: Any, info: dict) -> str | None:
-    """Why an idle connection's socket shows it dead (no round trip), or None."""
-    return idle_problem(driver, dbapi_connection, info, 0.0, 0.0, None, 0.0)
 
 
 def _poller(fd: int) -> Any:

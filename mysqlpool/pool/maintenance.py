@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import leaks
 from .checkout import LAST_USED
-from .liveness import socket_problem
+from .liveness import EXPIRES, socket_problem
 
 if TYPE_CHECKING:
     from .base import ConnectionPool
@@ -55,8 +55,6 @@ def _queue(pool: ConnectionPool) -> Any:
 
 def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
     """Close the idle connections that should go; return how many."""
-    from .base import EXPIRES
-
     config = pool.config
     failed_over_at = getattr(pool.sa_pool, "_invalidate_time", 0)
     leaving: list[tuple[Any, str]] = []

@@ -58,12 +58,12 @@ def test_a_return_interrupted_mid_rollback_frees_its_slot_once(server, pooled_al
     gc.collect()  # finds the interrupted checkout, if anything still holds it
 
     pool = pools.pool_for(alias)
-    assert pool._gate.free == 1, "the interrupted return freed its slot twice"
+    assert pool.gate.free == 1, "the interrupted return freed its slot twice"
     # Capacity is still one connection: a second holder waits and times out.
     ids = hold_concurrently(alias, 1)
     assert ids and ids[0] != interrupted_id, "a connection in an unknown state came back"
     assert server.query("SELECT COUNT(*) FROM chaos.app_item")[0][0] == 0
-    record(f"interrupted return: gate free slots {pool._gate.free} of 1")
+    record(f"interrupted return: gate free slots {pool.gate.free} of 1")
 
 
 def test_the_leak_watch_survives_checkouts_under_load(server, pooled_alias, caplog):
