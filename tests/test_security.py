@@ -217,7 +217,7 @@ def test_no_password_in_the_repr_of_any_mysqlpool_object():
                 "pool_config()": pool_config("shown", connection.settings_dict),
                 "stats": pool.stats, "snapshot": pool.snapshot(), "driver": pool.driver,
                 "SQLAlchemy pool": pool.sa_pool, "checkout": checkout,
-                "credentials": pool.credentials,
+                "credentials": pool.opener.credentials, "opener": pool.opener,
                 "fairy": checkout.fairy, "wrapper": connection, "cursor": cursor,
                 "cursor wrapper": cursor.cursor, "error wrapper": connection.wrap_database_errors,
             }

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.backends.utils import typecast_time
 
-from . import tls
+from . import greeting, tls
 from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, check_use_pure
 
 
@@ -42,7 +42,7 @@ class MySQLClientDriver(Driver):
     def connect(self, params: dict[str, Any]) -> Any:
         params = dict(params)
         probe = params.pop("_tls_probe_greeting", False)
-        if probe and tls.server_offers_tls(params) is False:
+        if probe and greeting.server_offers_tls(params) is False:
             # libmariadb would send the credentials in plain text before
             # finding out (its REQUIRED is "use TLS if offered"): refuse first.
             raise self.dbapi.OperationalError(TLS_ERROR_CODE, TLS_UNAVAILABLE)

@@ -24,9 +24,7 @@ Rules, the same on every driver:
 from __future__ import annotations
 
 import os
-import socket
 import ssl
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -332,58 +330,3 @@ def _system_cas() -> dict[str, str]:
             f"server's CA as {SOMEWHERE}['ssl']['ca']."
         )
     return found
-
-
-#: The capability bit a server's greeting sets when it offers TLS.
-CLIENT_SSL = 0x800
-
-
-def server_offers_tls(params: Mapping[str, Any]) -> bool | None:
-    """Whether the server named by connect arguments offers TLS, from its
-    greeting on a connection of its own that sends nothing (no credentials).
-
-    None when it cannot be told: the greeting did not arrive or made no sense
-    (the real connection then fails or proceeds on its own), or the connection
-    goes to MySQL's default Unix socket, whose path only the C library knows.
-    """
-    timeout = params.get("connect_timeout") or 10
-    host = params.get("host")
-    unix_socket = params.get("unix_socket")
-    try:
-        if unix_socket:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(timeout)
-            sock.connect(unix_socket)
-        elif host and host != "localhost":
-            sock = socket.create_connection((host, int(params.get("port") or 3306)), timeout)
-        else:
-            return None
-    except OSError:
-        return None
-    try:
-        with sock:
-            header = _receive(sock, 4)
-            length = int.from_bytes(header[:3], "little")
-            payload = _receive(sock, length)
-    except (OSError, ValueError):
-        return None
-    if not payload or payload[0] != 10:  # protocol 10 greeting, not an error packet
-        return None
-    try:
-        # Server version (NUL-terminated), thread id (4), scramble (8), filler (1),
-        # then the capability flags' lower two bytes.
-        end = payload.index(b"\0", 1)
-        capabilities = struct.unpack_from("<H", payload, end + 14)[0]
-    except (ValueError, struct.error):
-        return None
-    return bool(capabilities & CLIENT_SSL)
-
-
-def _receive(sock: socket.socket, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            raise ValueError("connection closed")
-        data += chunk
-    return data

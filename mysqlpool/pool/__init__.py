@@ -5,7 +5,8 @@
 - ``liveness``: whether an idle connection can be handed out;
 - ``watchdog``: the bound on a liveness ping (``ping_timeout``);
 - ``gate``: fair waiting when the pool is full;
-- ``credentials``: the password of each new connection;
+- ``connecting``, ``credentials``: opening a connection, with the password of
+  the moment, on the right host;
 - ``housekeeping``, ``maintenance``, ``leaks``: the background thread and what
   it does (idle connections, lifetimes, ``min_size``, leak reports);
 - ``stats``: counters and :func:`mysqlpool.stats` figures;

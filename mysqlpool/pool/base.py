@@ -19,7 +19,6 @@ from sqlalchemy import exc as sa_exc
 from .. import metrics
 from ..config import PoolConfig
 from ..drivers import Driver
-from ..hosts import HostList, NoHost, label, parse_hosts
 from . import housekeeping
 from .checkout import (
     EXPECTED,
@@ -31,7 +30,7 @@ from .checkout import (
     invalidate,
     thread_checkouts,
 )
-from .credentials import Credentials, without_secrets
+from .connecting import Opener
 from .gate import FairGate
 from .liveness import EXPIRES, idle_problem
 from .stats import PoolStats, snapshot
@@ -41,12 +40,6 @@ logger = logging.getLogger("mysqlpool")
 
 #: A connection's lifetime is shortened by up to this part, at random.
 LIFETIME_JITTER = 0.10
-#: MySQL's "access denied": a password that was rotated between fetch and use.
-ACCESS_DENIED = 1045
-#: MySQL's "can't connect", for no host of several answering.
-CANT_CONNECT = 2003
-#: Galera's "WSREP has not yet prepared node for application use".
-NODE_NOT_READY = 1047
 
 
 class PoolTimeout(OperationalError):
@@ -67,17 +60,11 @@ class ConnectionPool:
         self.stats = PoolStats()
         #: Django's server facts (version, sql_mode, ...), read once per pool.
         self.server_data: dict | None = None
-        self.credentials = Credentials(alias, config.password_provider, settings_dict, params)
+        #: How new connections are opened: the password of the moment, the host.
+        self.opener = Opener(alias, driver, config, params, settings_dict, self.stats)
         #: Where measurements go; None (nothing measured) without an exporter.
         self.observer = metrics.observer()
         self.metric_attributes = {"db.client.connection.pool.name": alias}
-        self._open = driver.creator(without_secrets(params))
-        hosts = parse_hosts(f"DATABASES[{alias!r}]['HOST']", params.get("host"),
-                            params.get("port"))
-        #: Several hosts in HOST: where each new connection goes (None: one host).
-        self.hosts = hosts and HostList(hosts, config.load_balance_hosts,
-                                        config.target_session_attrs, config.host_retry_after)
-        self._host_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._connections: weakref.WeakSet = weakref.WeakSet()
         self._checked_out: weakref.WeakSet = weakref.WeakSet()
         self.sa_pool = config.pool_class(
@@ -235,70 +222,25 @@ class ConnectionPool:
     # ----- new connections ----------------------------------------------------
 
     def _new_connection(self) -> Any:
-        """SQLAlchemy's creator: one connection, with the password of the moment."""
+        """SQLAlchemy's creator: one connection (see connecting.Opener)."""
         observer = self.observer
         if observer is None:
-            return self._connect()
+            return self.opener.open()
         started = time.monotonic()
-        connection = self._connect()
+        connection = self.opener.open()
         observer.connected(self, time.monotonic() - started)
         return connection
 
-    def _connect(self) -> Any:
-        if self.hosts is None:
-            return self._login()
-        try:
-            connection, host = self.hosts.connect(
-                lambda host: self._login(host=host[0], port=host[1]), self._unsuitable)
-        except NoHost as exc:
-            raise self.driver.operational_error(
-                CANT_CONNECT, f"Database alias {self.alias!r}: {exc}") from exc.__cause__
-        self._host_of[connection] = label(host)
-        return connection
-
-    def _login(self, **where: Any) -> Any:
-        try:
-            return self._open(**where, **self.credentials.connect_arguments())
-        except self.driver.dbapi.Error as exc:
-            if not (self.credentials.rotating
-                    and self.driver.error_code(exc) == ACCESS_DENIED):
-                raise
-        # The provider's password was rotated between being issued and used:
-        # once more, with a fresh one.
-        self.stats.add("password_retries")
-        return self._open(**where, **self.credentials.connect_arguments())
-
-    def _unsuitable(self, connection: Any) -> str | None:
-        """Why a new connection's host cannot take writes (target_session_attrs)."""
-        cursor = self.driver.cursor(connection)
-        try:
-            cursor.execute("SELECT @@global.read_only")
-            (read_only,) = cursor.fetchone()
-        except self.driver.dbapi.Error as exc:
-            if self.driver.error_code(exc) == NODE_NOT_READY:
-                return "a Galera node that is not ready"
-            raise
-        finally:
-            cursor.close()
-        return "read-only" if int(read_only) else None
-
     def connections_per_host(self) -> dict[str, int] | None:
         """Open connections per host, with several hosts in HOST."""
-        if self.hosts is None:
-            return None
-        counts = {label(host): 0 for host in self.hosts.hosts}
         open_now = [record.dbapi_connection for record in self.idle_records()]
         open_now += [checkout.connection for checkout in self.checked_out_now()]
-        for connection in open_now:
-            host = self._host_of.get(connection)
-            if host is not None:
-                counts[host] = counts.get(host, 0) + 1
-        return counts
+        return self.opener.per_host(open_now)
 
     def update_credentials(self, settings_dict: Mapping[str, Any],
                            params: Mapping[str, Any]) -> None:
         """The alias's settings resolved again (PASSWORD may have been edited)."""
-        self.credentials.update(settings_dict, params)
+        self.opener.credentials.update(settings_dict, params)
 
     def fail_over(self, why: str) -> None:
         """Every connection opened until now is replaced at its next checkout
