@@ -177,3 +177,9 @@ def test_a_test_is_looked_up_in_this_django_versions_sources(tmp_path, test, fou
     module.write_text("class TestDeserializer:\n    def test_crafted_xml_performance(self):\n"
                       "        pass\n")
     assert run.in_sources(tmp_path, test) is found
+
+
+def test_the_core_apps_are_the_first_thirty():
+    assert len(run.CORE_APPS) == 30
+    assert run.CORE_APPS == run.APPS[:30]
+    assert {"backends", "transactions", "schema", "migrations"} <= set(run.CORE_APPS)

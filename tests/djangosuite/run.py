@@ -52,6 +52,9 @@ APPS = (
     "custom_columns reserved_names from_db_value custom_lookups servers"
 ).split()
 
+#: The 30 apps of the conformance issue, the first of APPS (``--core``).
+CORE_APPS = APPS[:APPS.index("multiple_database") + 1]
+
 # Outcomes as djangosuite_runner writes them.
 PASSING = {"passed", "expected failure"}
 FAILING = {"failed", "error", "unexpected success"}
@@ -253,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         "--driver", default=os.environ.get("MYSQLPOOL_DRIVER"), choices=DRIVERS,
         help="default: $MYSQLPOOL_DRIVER",
     )
+    parser.add_argument(
+        "--core", action="store_true",
+        help=f"only the {len(CORE_APPS)} core apps (backends, transactions, queries, "
+        "schema, migrations, ...): half the time",
+    )
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument(
         "--expected", type=Path, action="append",
@@ -265,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         help="passed on to runtests.py, e.g. --runtests-arg=--verbosity=2",
     )
     options = parser.parse_args(argv)
+    if options.core:
+        options.apps = [*CORE_APPS, *options.apps]
     if options.driver is None:
         parser.error("give --driver or set MYSQLPOOL_DRIVER")
     expected_paths = options.expected or [
