@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,6 +52,24 @@ class ChaosServer:
 
     def start(self) -> None:
         self.server.start()
+
+    def freeze(self, timeout: float = 10) -> int:
+        """SIGSTOP the server and wait until every one of its threads has
+        stopped; return its pid. kill() returns before they have: a group stop
+        takes effect as each thread next runs, and meanwhile a thread woken by
+        a client's packet can still answer it."""
+        pid = self.server.process.pid
+        os.kill(pid, signal.SIGSTOP)
+        deadline = time.monotonic() + timeout
+        while not _all_threads_stopped(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGCONT)
+                raise AssertionError(f"the server (pid {pid}) did not stop in {timeout} s")
+            time.sleep(0.001)
+        return pid
+
+    def thaw(self) -> None:
+        os.kill(self.server.process.pid, signal.SIGCONT)
 
     def ensure_running(self) -> None:
         if self.server.process is None or self.server.process.poll() is not None:
@@ -110,6 +131,22 @@ class ChaosServer:
                 admin.close()
 
 
+def _all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of ``pid`` is stopped (state T in /proc)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return False
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as stat:
+                # The state follows the command name, which is in parentheses.
+                state = stat.read().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, IndexError):
+            continue  # the thread ended
+        if state not in ("T", "t"):
+            return False
+    return True
 
 
 def _prepare(server: ChaosServer) -> None:

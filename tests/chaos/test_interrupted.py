@@ -4,7 +4,6 @@ frees its pool slot once; the leak watch survives checkouts under load."""
 from __future__ import annotations
 
 import gc
-import os
 import signal
 import sys
 import threading
@@ -32,7 +31,6 @@ def test_a_return_interrupted_mid_rollback_frees_its_slot_once(server, pooled_al
     with connection.cursor() as cursor:
         cursor.execute("INSERT INTO app_item (name, quantity, created) "
                        "VALUES ('interrupted', 1, NOW())")
-    pid = server.server.process.pid
 
     def interrupt(signum, frame):
         raise Interrupted()
@@ -41,8 +39,8 @@ def test_a_return_interrupted_mid_rollback_frees_its_slot_once(server, pooled_al
     # The server stops answering, so the ROLLBACK waits; the alarm interrupts
     # it (with mysqlclient, whose C call does not return to Python until the
     # server answers again, just after it). The server resumes a second later.
-    os.kill(pid, signal.SIGSTOP)
-    resume = threading.Timer(1.5, os.kill, (pid, signal.SIGCONT))
+    server.freeze()
+    resume = threading.Timer(1.5, server.thaw)
     resume.start()
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.3)
@@ -53,7 +51,7 @@ def test_a_return_interrupted_mid_rollback_frees_its_slot_once(server, pooled_al
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         resume.join()
-        os.kill(pid, signal.SIGCONT)
+        server.thaw()
     assert connection.connection is None  # Django's close() dropped it anyway
     gc.collect()  # finds the interrupted checkout, if anything still holds it
 

@@ -6,7 +6,6 @@ primary, and Django's PostgreSQL-pool names."""
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 
@@ -94,15 +93,14 @@ def test_a_ping_against_a_frozen_server_gives_up_after_ping_timeout(server, pool
     alias = pooled_alias(pool={"pool_size": 2, "max_overflow": 0, "ping_after_idle": 0,
                                "ping_timeout": 1.0})
     frozen_id = request(lambda: connection_id(alias))  # one idle connection, pinged next
-    pid = server.server.process.pid
-    os.kill(pid, signal.SIGSTOP)
+    server.freeze()
     try:
         started = time.monotonic()
         with pytest.raises(OperationalError, match="did not answer a ping within 1.0 s"):
             connections[alias].ensure_connection()
         took = time.monotonic() - started
     finally:
-        os.kill(pid, signal.SIGCONT)
+        server.thaw()
     assert took <= 1.0 + 1.0
     # The connection it gave up on is gone; the next checkout gets a new one.
     assert request(lambda: connection_id(alias)) != frozen_id
