@@ -103,14 +103,8 @@ class ConnectionPool:
         # while it sat idle is replaced here. The check runs in this method
         # rather than in a SQLAlchemy "checkout" listener: the event dispatch
         # would cost more than the check itself on every checkout.
-        info = fairy.info
-        last_used = info.get(LAST_USED)
-        if last_used is not None:  # None: fresh from connect()
-            try:
-                problem = idle_problem(self.driver, fairy.dbapi_connection, info, last_used,
-                                       self.config)
-            except PingTimeout:
-                self._ping_timed_out(fairy)
+        if fairy.info.get(LAST_USED) is not None:  # None: fresh from connect()
+            problem = self._problem(fairy)
             if problem is not None:
                 fairy = self._replace(fairy, problem)
         checkout = PooledConnection(self, fairy, owner)

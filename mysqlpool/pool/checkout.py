@@ -133,9 +133,7 @@ class PooledConnection:
             raise
         finally:
             # Only now: the next waiter finds the connection back in the pool.
-            gate = pool.gate
-            if gate is not None:
-                gate.leave()
+            pool.slot_freed()
 
     def _return(self, fairy: Any, autocommit: bool, abandoned: bool) -> None:
         pool = self.pool

@@ -13,6 +13,7 @@ import select
 import time
 from typing import Any
 
+from ..config import PoolConfig
 from ..drivers import Driver
 from ..green import original
 from . import watchdog
@@ -27,10 +28,10 @@ _READABLE = getattr(select, "POLLIN", 1) | getattr(select, "POLLERR", 8) | getat
 
 
 def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: float,
-                 config: Any) -> tuple[str, bool] | None:
+                 config: PoolConfig) -> tuple[str, bool] | None:
     """Why a connection that was idle cannot be handed out, and whether that is
     normal operation (its lifetime is over) rather than a failure; None when
-    it can be. ``config`` is the pool's (ping_after_idle, ping_timeout).
+    it can be (``config`` gives ping_after_idle and ping_timeout).
 
     Raises watchdog.PingTimeout when the server did not answer the ping in time.
     On every checkout: kept to one driver call and one poll when all is well.
