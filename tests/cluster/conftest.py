@@ -1,8 +1,9 @@
 """A three-node Galera cluster for the whole module (and HAProxy in front of it),
 started by the tests in throwaway directories and stopped at the end.
 
-The tests need the Debian packages galera-4, rsync and haproxy; without them
-they are skipped, saying so.
+The tests need the Debian packages mariadb-server, galera-4, rsync and
+haproxy; without one, the tests that need it are skipped, naming it (see
+tests/cluster/requirements.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.aliases import temporary_alias
-from tests.cluster.galera import GaleraCluster, HAProxy, galera_missing
+from tests.cluster.galera import GaleraCluster, HAProxy
+from tests.cluster.requirements import GALERA, HAPROXY, node_programs, require_binaries
 from tests.users import User
 
 DATABASE = "cluster"
@@ -37,10 +39,8 @@ def _prepare(cluster: GaleraCluster) -> None:
 
 @pytest.fixture(scope="module")
 def galera() -> Iterator[GaleraCluster]:
-    missing = galera_missing()
-    if missing:
-        pytest.skip(f"needs a Galera cluster: {missing}")
-    cluster = GaleraCluster()
+    provider, *_ = require_binaries(GALERA, *node_programs())
+    cluster = GaleraCluster(provider)
     try:
         cluster.start()
         _prepare(cluster)
@@ -64,8 +64,13 @@ def cluster(galera: GaleraCluster, django_db_blocker) -> Iterator[GaleraCluster]
 
 
 @pytest.fixture
-def haproxy(cluster: GaleraCluster) -> Iterator[HAProxy]:
-    proxy = HAProxy(cluster.nodes)
+def haproxy(request: pytest.FixtureRequest) -> Iterator[HAProxy]:
+    """HAProxy in front of the cluster (``haproxy.nodes``), every node up."""
+    # Before the cluster: without haproxy the test is skipped at once, not
+    # after starting three nodes for nothing.
+    (binary,) = require_binaries(HAPROXY)
+    cluster: GaleraCluster = request.getfixturevalue("cluster")
+    proxy = HAProxy(cluster.nodes, binary)
     proxy.start()
     try:
         yield proxy

@@ -23,30 +23,17 @@ from tests.conftest import wait_for
 from tests.server import ServerAddress, ThrowawayServer, _free_port
 from tests.users import admin_connection
 
-PROVIDER = Path("/usr/lib/galera/libgalera_smm.so")
-
-
-def galera_missing() -> str | None:
-    """Why a cluster cannot be started here, or None."""
-    if not PROVIDER.exists():
-        return f"Galera is not installed ({PROVIDER}; Debian package galera-4)"
-    if shutil.which("rsync") is None:
-        return "rsync is not installed (Galera's state transfer needs it)"
-    if shutil.which("wsrep_sst_rsync") is None:
-        return "wsrep_sst_rsync is not installed (MariaDB's server package has it)"
-    return None
-
 
 class Node:
     """One Galera node: a throwaway mariadbd with wsrep on."""
 
     def __init__(self, number: int, cluster_address: str, gcomm_port: int,
-                 name: str) -> None:
+                 name: str, provider: str) -> None:
         self.number = number
         self.gcomm_port = gcomm_port
         ist_port, sst_port = _free_port(), _free_port()
         self.wsrep_args = (
-            "--wsrep-on=ON", f"--wsrep-provider={PROVIDER}",
+            "--wsrep-on=ON", f"--wsrep-provider={provider}",
             f"--wsrep-cluster-name={name}",
             f"--wsrep-cluster-address={cluster_address}",
             f"--wsrep-node-address=127.0.0.1:{gcomm_port}",
@@ -125,13 +112,14 @@ class Node:
 
 
 class GaleraCluster:
-    """Three nodes forming one cluster."""
+    """Three nodes forming one cluster; ``provider`` is the path of Galera's
+    library (libgalera_smm.so)."""
 
-    def __init__(self, size: int = 3) -> None:
+    def __init__(self, provider: str, size: int = 3) -> None:
         self.name = f"mysqlpool_test_{_free_port()}"
         gcomm_ports = [_free_port() for _ in range(size)]
         address = "gcomm://" + ",".join(f"127.0.0.1:{port}" for port in gcomm_ports)
-        self.nodes = [Node(number + 1, address, port, self.name)
+        self.nodes = [Node(number + 1, address, port, self.name, provider)
                       for number, port in enumerate(gcomm_ports)]
 
     def start(self, timeout: float = 180) -> None:
@@ -158,16 +146,17 @@ class GaleraCluster:
 
 
 class HAProxy:
-    """HAProxy balancing a cluster's nodes, with a fast health check."""
+    """HAProxy (the program at ``binary``) balancing a cluster's nodes, with a
+    fast health check."""
 
-    def __init__(self, nodes: list[Node]) -> None:
+    def __init__(self, nodes: list[Node], binary: str) -> None:
+        self.binary = binary
         self.directory = Path(tempfile.mkdtemp(prefix="mysqlpool-haproxy-"))
         self.port = _free_port()
         self.nodes = nodes
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 15) -> None:
-        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
         servers = "\n".join(
             f"    server node{node.number} 127.0.0.1:{node.port} check inter 200ms "
             "fall 1 rise 2 on-marked-down shutdown-sessions"
@@ -180,7 +169,7 @@ class HAProxy:
             f"listen galera\n    bind 127.0.0.1:{self.port}\n    balance roundrobin\n"
             f"{servers}\n"
         )
-        self.process = subprocess.Popen([binary, "-f", str(config), "-db"],
+        self.process = subprocess.Popen([self.binary, "-f", str(config), "-db"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -145,12 +145,12 @@ def test_node_loss_under_load_then_rejoin(cluster: GaleraCluster, cluster_alias)
     assert third.synced(3)
 
 
-def test_node_loss_behind_haproxy(cluster: GaleraCluster, haproxy, cluster_alias):
+def test_node_loss_behind_haproxy(haproxy, cluster_alias):
     alias = cluster_alias("proxied", f"127.0.0.1:{haproxy.port}", pool_size=16,
                           max_overflow=0)
     before = Counter(nodes_of_held_connections(alias, 6))
     assert len(before) >= 2, before  # HAProxy spreads them (round robin)
-    first, second, _ = cluster.nodes
+    first, second, _ = haproxy.nodes
     acknowledged, failures, killed_at = insert_while_killing(alias, first)
     failed, acked, stored = node_loss_figures(acknowledged, failures, killed_at, second)
     after = Counter(nodes_of_held_connections(alias, 6))
