@@ -8,15 +8,16 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from .config import ENGINE, check_alias
+from .config import check_alias, is_pooled_backend
 from .green import installed, patched_by
 
 
 def check_pool_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """Errors for bad mysqlpool settings (ids mysqlpool.E001 and mysqlpool.E002)."""
+    """Errors for bad mysqlpool settings (ids mysqlpool.E001 and mysqlpool.E002)
+    of every alias on mysqlpool's backend or a subclass of it."""
     aliases = [
         alias for alias, database in settings.DATABASES.items()
-        if database.get("ENGINE") == ENGINE
+        if is_pooled_backend(database)
     ]
     errors: list[checks.CheckMessage] = []
     seen = set()
@@ -53,7 +54,7 @@ def check_green_threads(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     """
     from .drivers import green_thread_driver
 
-    if not any(database.get("ENGINE") == ENGINE for database in settings.DATABASES.values()):
+    if not any(is_pooled_backend(database) for database in settings.DATABASES.values()):
         return []
     patched = patched_by()
     libraries = [patched] if patched else installed()

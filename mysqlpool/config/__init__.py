@@ -13,6 +13,7 @@ Every problem is reported with the setting, the bad value and what is valid.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,10 +51,43 @@ def _port(value: Any) -> int | None:
 
 __all__ = [
     "DEFAULT_BACKEND", "ENGINE", "OWN_DEFAULTS", "PoolConfig", "check_alias",
-    "pool_class_arguments", "pool_config", "resolve_pool_class",
+    "is_pooled_backend", "pool_class_arguments", "pool_config", "resolve_pool_class",
 ]
 
 ENGINE = "mysqlpool.backends.mysqlpool"
+BACKEND_MODULE = f"{ENGINE}.base"
+
+
+def is_pooled_backend(settings_dict: Mapping[str, Any]) -> bool:
+    """Whether a DATABASES entry is mysqlpool's to check and to pool: its
+    ENGINE is mysqlpool's backend, or a project's backend whose DatabaseWrapper
+    subclasses mysqlpool's.
+
+    The one answer to "is this alias pooled" for the system checks and
+    ``mysqlpool_stats``. An ENGINE that cannot be imported here (its driver
+    is missing, say) counts as not pooled: Django reports that itself when it
+    loads the backend, and one alias's broken backend must not stop the
+    checks of the others.
+    """
+    engine = settings_dict.get("ENGINE")
+    if engine == ENGINE:
+        # Not imported: when mysqlpool's own backend cannot load (no driver),
+        # its alias still gets the check that says why (mysqlpool.E001).
+        return True
+    if not engine or not isinstance(engine, str):
+        return False
+    from django.db.utils import load_backend
+
+    try:
+        backend = load_backend(engine)
+    except (ImproperlyConfigured, ImportError):
+        return False
+    wrapper = getattr(backend, "DatabaseWrapper", None)
+    # A subclass has imported mysqlpool's backend; otherwise it needn't be.
+    pooled = sys.modules.get(BACKEND_MODULE)
+    return (pooled is not None and isinstance(wrapper, type)
+            and issubclass(wrapper, pooled.DatabaseWrapper))
+
 
 #: Goes up whenever a MYSQLPOOL_* setting changes (override_settings and the
 #: like send ``setting_changed``); what was worked out from those settings is

@@ -30,10 +30,14 @@ class Command(BaseCommand):
         if options["connect"]:
             from django.db import connections
 
-            from mysqlpool.config import ENGINE
+            from mysqlpool.config import is_pooled_backend
 
-            for connection in connections.all():
-                if connection.settings_dict["ENGINE"] == ENGINE:
+            # Not connections.all(): that makes every alias's connection, and
+            # one whose backend cannot load (its driver missing, say) would
+            # stop the command. is_pooled_backend() passes over those.
+            for alias in connections:
+                if is_pooled_backend(connections.settings[alias]):
+                    connection = connections[alias]
                     connection.ensure_connection()
                     connection.close()
         data = stats()
