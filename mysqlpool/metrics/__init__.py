@@ -17,11 +17,12 @@ rounds (Prometheus, whose multi-process mode keeps values in files).
 from __future__ import annotations
 
 import importlib.util
-import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from .locks import lock
 
 if TYPE_CHECKING:
     from ..pool.base import ConnectionPool
@@ -59,7 +60,6 @@ class _Both:
             observer.publish(pool)
 
 
-_lock = threading.Lock()
 _observers: dict[tuple, Any] = {}
 
 
@@ -68,7 +68,7 @@ def observer() -> Observer | None:
     choice = (_opentelemetry_on(), _prometheus_on())
     if choice in _observers:
         return _observers[choice]
-    with _lock:
+    with lock("observers"):
         if choice not in _observers:
             found: list[Observer] = []
             if choice[0]:

@@ -11,16 +11,19 @@ round.
 
 from __future__ import annotations
 
-import threading
 import weakref
 from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge, Histogram
 
 from ..pool.stats import COUNTERS
+from .locks import lock
 
 if TYPE_CHECKING:
     from ..pool.base import ConnectionPool
+
+#: The lock publishing holds while it sets the figures.
+_LOCK = "prometheus"
 
 _BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -67,7 +70,6 @@ class PrometheusObserver:
             name: Counter(f"mysqlpool_{name}", _DESCRIPTIONS[name], ["alias"])
             for name in COUNTERS
         }
-        self._lock = threading.Lock()
         self._published: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def connected(self, pool: ConnectionPool, seconds: float) -> None:
@@ -85,7 +87,7 @@ class PrometheusObserver:
 
         alias = pool.alias
         current = pool_for(alias)
-        with self._lock:
+        with lock(_LOCK):
             if pool.retired:
                 if current is None or current.retired:
                     for state in ("idle", "used"):

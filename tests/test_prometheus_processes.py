@@ -1,0 +1,138 @@
+"""Prometheus metrics across processes: a child forked while the parent publishes
+can still use and close its pools."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connections
+
+import mysqlpool
+from mysqlpool.pool.stats import COUNTERS
+from tests.aliases import temporary_alias
+from tests.conftest import connection_id, wait_for
+from tests.users import OTHER
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Seconds a forked child gets to open, return and close a connection.
+CHILD_TIMEOUT = 20
+#: Seconds into the parent's round at which the round finishes (a timer does it).
+ROUND_ENDS_AFTER = 0.1
+
+
+@pytest.fixture(autouse=True)
+def database_access(django_db_blocker):
+    """These tests use aliases of their own (tests/aliases.py) on the test server."""
+    with django_db_blocker.unblock():
+        yield
+
+
+# ----- fork ---------------------------------------------------------------------
+
+
+class PoolInMidRound:
+    """A pool whose figures publish() is reading, under the observer's lock,
+    until ``finish`` is set: the parent's housekeeping thread mid-round."""
+
+    retired = False
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.reading = threading.Event()
+        self.finish = threading.Event()
+
+    def snapshot(self) -> dict[str, int]:
+        self.reading.set()
+        self.finish.wait(60)
+        return {"idle": 0, "checked_out": 0, "waiting": 0, **dict.fromkeys(COUNTERS, 0)}
+
+    def metric_figures(self) -> dict[str, int]:
+        return {"max": 0}
+
+
+def use_and_close_a_pool(alias: str) -> None:
+    """In the child: a pool of its own, a connection returned, the pool closed
+    (which publishes its figures, under the observer's lock)."""
+    connection_id(alias)
+    connections[alias].close()
+    mysqlpool.close_pool(alias)
+
+
+def run_in_forked_child(work: Callable[[], None], timeout: float) -> dict:
+    """os.fork() a child that runs ``work()``; return what it reported. A child
+    still running after ``timeout`` seconds is killed and the test fails."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 1
+        try:
+            os.close(read_end)
+            work()
+            result: dict = {"done": True}
+            code = 0
+        except BaseException:  # noqa: BLE001 - reported to the parent
+            result = {"error": traceback.format_exc()}
+        finally:
+            with os.fdopen(write_end, "w") as pipe:
+                pipe.write(json.dumps(result))
+            os._exit(code)
+    os.close(write_end)
+    exit_status: list[int] = []
+
+    def exited() -> bool:
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            exit_status.append(status)
+        return bool(exit_status)
+
+    try:
+        wait_for(exited, timeout, "the forked child is still running")
+    except AssertionError:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read_end)
+        raise AssertionError(
+            f"the forked child hung: it did not open, return and close a pooled "
+            f"connection within {timeout} s (killed)") from None
+    with os.fdopen(read_end) as pipe:  # the child wrote it before exiting
+        result = json.loads(pipe.read() or "{}")
+    assert "error" not in result, result["error"]
+    assert os.waitstatus_to_exitcode(exit_status[0]) == 0
+    return result
+
+
+def test_a_child_forked_during_a_publish_can_close_its_pools(settings):
+    pytest.importorskip("prometheus_client", reason="needs prometheus_client")
+    from mysqlpool.metrics.prometheus import PrometheusObserver
+
+    settings.MYSQLPOOL_PROMETHEUS = True
+    entry = django_settings.SERVER.django(USER=OTHER.user, PASSWORD=OTHER.password,
+                                          OPTIONS={"pool": {"pool_size": 2}})
+    with temporary_alias("forked", **entry):
+        in_mid_round = PoolInMidRound("forked-mid-round")
+        round_thread = threading.Thread(target=PrometheusObserver.instance().publish,
+                                        args=(in_mid_round,))
+        round_thread.start()
+        ends_round = threading.Timer(ROUND_ENDS_AFTER, in_mid_round.finish.set)
+        try:
+            assert in_mid_round.reading.wait(30), "the round did not start"
+            ends_round.start()
+            result = run_in_forked_child(lambda: use_and_close_a_pool("forked"),
+                                         CHILD_TIMEOUT)
+            round_over_at_fork = in_mid_round.finish.is_set()
+        finally:
+            in_mid_round.finish.set()
+            ends_round.cancel()
+            round_thread.join(30)
+    assert result == {"done": True}
+    # The fork waited for the round to end: no exporter lock taken under the
+    # observer's was held at the fork either.
+    assert round_over_at_fork
