@@ -1,10 +1,13 @@
-"""A TCP relay between a driver and a server that records what the client sends
-in clear text: whether a connection started TLS, or sent its credentials (the
-handshake response, which carries the user name and the password's scramble)
-unencrypted.
+"""Stand-ins on the wire between a driver and a server.
 
-It parses only the first packet each way (the server's greeting, the client's
-reply) and relays everything else untouched.
+:class:`RecordingRelay` relays to a server and records what the client sends in
+clear text: whether a connection started TLS, or sent its credentials (the
+handshake response, which carries the user name and the password's scramble)
+unencrypted. It parses only the first packet each way (the server's greeting,
+the client's reply) and relays everything else untouched.
+
+:class:`StalledServer` is a server that stops answering at a given point of the
+connect, as a frozen one does.
 """
 
 from __future__ import annotations
@@ -165,5 +168,60 @@ class RecordingRelay:
         self._listener.close()
         with self._lock:
             for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+
+def with_tls_offered(greeting: bytes) -> bytes:
+    """A greeting packet (header included) with the TLS capability bit set."""
+    end = greeting.index(b"\0", 5)  # the end of the server version
+    flags_at = end + 1 + 4 + 8 + 1
+    flags = struct.unpack_from("<H", greeting, flags_at)[0] | CLIENT_SSL
+    return greeting[:flags_at] + struct.pack("<H", flags) + greeting[flags_at + 2:]
+
+
+def read_greeting(host: str, port: int) -> bytes:
+    """A server's greeting packet, header included, from a connection that then hangs up."""
+    with socket.create_connection((host, port), timeout=10) as sock:
+        packet = _read_packet(sock)
+    if packet is None:
+        raise ConnectionError(f"{host}:{port} sent no greeting")
+    return packet
+
+
+class StalledServer:
+    """Listens on 127.0.0.1 and stops answering where a frozen server would.
+
+    Without ``greeting`` it never accepts: connections complete in the kernel's
+    backlog and nothing comes, as from a server whose process is frozen. With
+    it, each connection gets that greeting and then nothing, whatever the
+    client sends. :meth:`close` resets every connection, which ends any client
+    still waiting.
+    """
+
+    def __init__(self, greeting: bytes | None = None) -> None:
+        self.greeting = greeting
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._held: list[socket.socket] = []
+        self._lock = threading.Lock()
+        if greeting is not None:
+            threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._held.append(client)
+            with contextlib.suppress(OSError):
+                client.sendall(self.greeting or b"")
+
+    def close(self) -> None:
+        self._listener.close()
+        with self._lock:
+            for sock in self._held:
                 with contextlib.suppress(OSError):
                     sock.close()

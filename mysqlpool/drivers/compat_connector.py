@@ -195,6 +195,23 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type:
                 raise dbapi.InterfaceError(
                     "SSL is required but the server doesn't support it", errno=TLS_ERROR_CODE)
 
+        def _post_connection(self) -> None:
+            # The connector bounds the handshake and the login by
+            # connection_timeout, but sends the statements of its connect
+            # (character set, autocommit, sql_mode, init_command) with
+            # read_timeout, None by default: a server stalling there held the
+            # connect for ever. They keep connection_timeout here, as with
+            # mysqlclient and PyMySQL (the connector leaves the socket's timeout
+            # alone while it has a connection timeout).
+            timeout = self._connection_timeout
+            if not timeout:
+                return super()._post_connection()
+            self._socket.set_connection_timeout(timeout)
+            try:
+                super()._post_connection()
+            finally:
+                self._socket.set_connection_timeout(None)
+
         # ----- mysqlclient's API ------------------------------------------------------
 
         @property

@@ -79,6 +79,22 @@ def connection_class(dbapi: types.ModuleType) -> type:
             super().__init__(*args, **kwargs)
             self.messages: list = []
 
+        def connect(self, sock: Any = None) -> None:
+            # PyMySQL uses connect_timeout for the TCP connect only, then reads
+            # the greeting and everything after with read_timeout (None by
+            # default): against a frozen server, whose kernel still accepts
+            # connections, it waited for ever. Here every wait of the connect
+            # (greeting, TLS handshake, authentication, the statements it sends)
+            # is bounded by connect_timeout, as mysqlclient's are. The user's
+            # timeouts apply again afterwards: PyMySQL's next read or write sees
+            # its timeout differ from the socket's and sets it, once.
+            read_timeout, write_timeout = self._read_timeout, self._write_timeout
+            self._read_timeout = self._write_timeout = self.connect_timeout
+            try:
+                super().connect(sock)
+            finally:
+                self._read_timeout, self._write_timeout = read_timeout, write_timeout
+
         @property
         def database(self):
             return self.db.decode() if isinstance(self.db, bytes) else self.db
