@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 import weakref
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ from .checkout import (
 from .connecting import Opener
 from .gate import FairGate
 from .liveness import EXPIRES, idle_problem
+from .maintenance import RefillSchedule
 from .stats import PoolStats, snapshot
 from .watchdog import PingTimeout
 
@@ -82,6 +84,9 @@ class ConnectionPool:
         self._timeout = config.timeout
         #: Bounded pools hand connections to waiters in arrival order.
         self.gate = FairGate(self._capacity) if self._capacity is not None else None
+        self._failover_lock = threading.Lock()
+        #: When min_size refills may be tried again after a failed one.
+        self.refills = RefillSchedule()
         housekeeping.watch(self)
 
     def __repr__(self) -> str:
@@ -189,6 +194,12 @@ class ConnectionPool:
         if self.gate is not None:
             self.gate.leave()
 
+    def try_take_slot(self) -> bool:
+        """A slot for housekeeping's own use (closing or opening a connection),
+        only if one is free and no checkout is waiting; give it back with
+        slot_freed()."""
+        return self.gate is None or self.gate.try_enter()
+
     def forget(self, checkout: PooledConnection) -> None:
         """``checkout`` is being returned: no longer counted as held."""
         self._checked_out.discard(checkout)
@@ -236,20 +247,31 @@ class ConnectionPool:
         """The alias's settings resolved again (PASSWORD may have been edited)."""
         self.opener.credentials.update(settings_dict, params)
 
-    def fail_over(self, why: str) -> None:
+    def fail_over(self, why: str, opened_at: float) -> None:
         """Every connection opened until now is replaced at its next checkout
         (SQLAlchemy's pool-wide invalidation): the server they reach is no
-        longer the one to use (read-only, not ready, shutting down)."""
+        longer the one to use (read-only, not ready, shutting down).
+
+        ``opened_at`` (``time.time()``) is when the connection that saw it was
+        opened: a connection opened before the last failover only confirms
+        that one, and must not drop the connections opened since (to the new
+        primary) by moving the invalidation time on.
+        """
+        sa_pool = self.sa_pool
+        with self._failover_lock:
+            if opened_at < sa_pool._invalidate_time:
+                return
+            sa_pool._invalidate_time = time.time()
         self.stats.add("failovers")
         logger.warning("Database alias %r: %s; replacing every connection opened before now",
                        self.alias, why)
-        self.sa_pool._invalidate_time = time.time()
         housekeeping.wake()  # closes the idle ones now
 
     # ----- SQLAlchemy's events ---------------------------------------------
 
     def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
         self.stats.add("connects")
+        self.refills.succeeded()  # the server answers again: refill at once
         self._connections.add(dbapi_connection)
         lifetime = self.config.lifetime
         if lifetime is not None:

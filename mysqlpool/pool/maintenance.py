@@ -7,6 +7,15 @@ These reach into SQLAlchemy's QueuePool (its queue and overflow counter): it
 has no public way to close one idle connection or to open one into the pool.
 Every step holds the queue's own lock while it takes records out, so a
 checkout never gets a record that is being closed.
+
+A record housekeeping has out of the queue (being closed, or being opened
+for ``min_size``) holds a slot of the pool's gate meanwhile, as a checkout
+would: a checkout that finds the pool full then waits at the gate, which lets
+it in the moment that slot is free again (the record back in the queue or its
+overflow count given back). Waiting in SQLAlchemy's queue instead, it would
+never learn that a slot freed up and would wait out the pool's whole timeout.
+Housekeeping takes a slot only when one is free and nobody is waiting: it
+never makes a request wait for a connection to be refilled or closed.
 """
 
 from __future__ import annotations
@@ -24,6 +33,39 @@ if TYPE_CHECKING:
     from .base import ConnectionPool
 
 logger = logging.getLogger("mysqlpool")
+
+#: Seconds between refill attempts after the first failure, doubling up to the last.
+REFILL_RETRY_FIRST = 0.5
+REFILL_RETRY_LONGEST = 10.0
+
+
+class RefillSchedule:
+    """When ``min_size`` refills may be tried again after a connect failed.
+
+    Without it a dead server would be tried on every housekeeping round (20 a
+    second with a small ``max_idle``), each attempt an INFO line. Any
+    connection opened (by a refill or a checkout) ends the backoff.
+    """
+
+    __slots__ = ("failures", "not_before")
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.not_before = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.not_before
+
+    def failed(self, now: float) -> float:
+        """Count a failed refill; return the seconds until the next one."""
+        delay = min(REFILL_RETRY_FIRST * 2 ** self.failures, REFILL_RETRY_LONGEST)
+        self.failures += 1
+        self.not_before = now + delay
+        return delay
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self.not_before = 0.0
 
 
 _REASONS = {
@@ -55,7 +97,6 @@ def _queue(pool: ConnectionPool) -> Any:
 
 def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
     """Close the idle connections that should go; return how many."""
-    config = pool.config
     failed_over_at = getattr(pool.sa_pool, "_invalidate_time", 0)
     leaving: list[tuple[Any, str]] = []
     with queue.mutex:
@@ -63,22 +104,16 @@ def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
         kept = len(idle) + pool.checked_out()
         idle.sort(key=lambda record: record.info.get(LAST_USED, 0))  # longest idle first
         for record in idle:
-            info = record.info
-            if socket_problem(pool.driver, record.dbapi_connection, info) is not None:
-                leaving.append((record, "dead_closed"))
-                kept -= 1
-            elif info.get(EXPIRES, float("inf")) <= now:
-                leaving.append((record, "lifetime_closed"))
-                kept -= 1
-            elif record.starttime < failed_over_at:
-                leaving.append((record, "failovers_closed"))
-                kept -= 1
-            elif (config.max_idle is not None and kept > config.min_size
-                  and now - info.get(LAST_USED, now) > config.max_idle):
-                leaving.append((record, "idle_closed"))
-                kept -= 1
-        for record, _ in leaving:
+            counter = _why_close(pool, record, now, failed_over_at, kept)
+            if counter is None:
+                continue
+            if not pool.try_take_slot():
+                # Checkouts are waiting: they take the idle connections
+                # themselves, and check each before using it.
+                break
             queue.queue.remove(record)
+            leaving.append((record, counter))
+            kept -= 1
     for record, counter in leaving:
         try:
             record.close()
@@ -86,7 +121,8 @@ def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
             logger.debug("Closing an idle connection of %r failed", pool.alias,
                          exc_info=True)
         finally:
-            pool.sa_pool._dec_overflow()  # its slot can open a connection again
+            pool.sa_pool._dec_overflow()  # its slot can open a connection again,
+            pool.slot_freed()  # and the next in line may do so now
         # Closed for their age or idleness is normal churn; closed because the
         # server closed them, or a failover left them behind, they could not be
         # reused: counted as invalidations, as when found at checkout.
@@ -101,36 +137,75 @@ def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
     return len(leaving)
 
 
+def _why_close(pool: ConnectionPool, record: Any, now: float, failed_over_at: float,
+               kept: int) -> str | None:
+    """The counter an idle connection is closed under, or None to keep it."""
+    info = record.info
+    config = pool.config
+    if socket_problem(pool.driver, record.dbapi_connection, info) is not None:
+        return "dead_closed"
+    if info.get(EXPIRES, float("inf")) <= now:
+        return "lifetime_closed"
+    if record.starttime < failed_over_at:
+        return "failovers_closed"
+    if (config.max_idle is not None and kept > config.min_size
+            and now - info.get(LAST_USED, now) > config.max_idle):
+        return "idle_closed"
+    return None
+
+
 def fill(pool: ConnectionPool, queue: Any) -> int:
     """Open connections until ``min_size`` are open; return how many were opened."""
+    schedule = pool.refills
+    if not schedule.due(time.monotonic()):
+        return 0
     missing = pool.config.min_size - len(pool.idle_records()) - pool.checked_out()
     opened = 0
-    sa_pool = pool.sa_pool
     while opened < missing:
-        with queue.mutex:
-            # A slot whose connection was closed first, else a new slot.
-            empty = next((r for r in queue.queue if r.dbapi_connection is None), None)
-            if empty is not None:
-                queue.queue.remove(empty)
+        if not pool.try_take_slot():
+            return opened  # the pool is in use up to its limit, or checkouts wait
         try:
-            if empty is not None:
-                record = empty
-                record.get_connection()  # reconnects the empty slot
-            elif sa_pool._inc_overflow():
-                try:
-                    record = sa_pool._create_connection()
-                except BaseException:
-                    sa_pool._dec_overflow()
-                    raise
-            else:
-                return opened  # the pool is at its limit
-        except Exception as exc:  # noqa: BLE001 - tried again next round
-            if empty is not None:
-                sa_pool._do_return_conn(empty)
-            logger.info("Could not open a connection for %r (min_size=%s): %s",
-                        pool.alias, pool.config.min_size, exc)
+            record = _open_into_queue(pool, queue)
+        except Exception as exc:  # noqa: BLE001 - tried again later
+            retry_in = schedule.failed(time.monotonic())
+            logger.info("Could not open a connection for %r (min_size=%s): %s; "
+                        "trying again in %.1f s", pool.alias, pool.config.min_size, exc,
+                        retry_in)
             return opened
-        record.info[LAST_USED] = time.monotonic()
-        sa_pool._do_return_conn(record)
+        finally:
+            pool.slot_freed()
+        if record is None:
+            return opened  # the pool is at its limit
         opened += 1
     return opened
+
+
+def _open_into_queue(pool: ConnectionPool, queue: Any) -> Any:
+    """Open one connection and put it in the queue, idle; None at the pool's limit.
+
+    A slot whose connection was closed is reconnected first, else a new one is
+    made. Whatever happens, the queue has the record back before this returns.
+    """
+    sa_pool = pool.sa_pool
+    with queue.mutex:
+        empty = next((r for r in queue.queue if r.dbapi_connection is None), None)
+        if empty is not None:
+            queue.queue.remove(empty)
+    if empty is not None:
+        record = empty
+        try:
+            record.get_connection()  # reconnects the empty slot
+        except BaseException:
+            sa_pool._do_return_conn(empty)
+            raise
+    elif sa_pool._inc_overflow():
+        try:
+            record = sa_pool._create_connection()
+        except BaseException:
+            sa_pool._dec_overflow()
+            raise
+    else:
+        return None
+    record.info[LAST_USED] = time.monotonic()
+    sa_pool._do_return_conn(record)
+    return record
