@@ -97,30 +97,44 @@ class HostList:
             self._down_until.pop(host, None)
 
     def connect(self, open_one: Callable[[Host], Any],
-                unsuitable: Callable[[Any], str | None]) -> tuple[Any, Host]:
+                unsuitable: Callable[[Any], str | None],
+                host_problem: Callable[[Exception], bool] = lambda exc: True,
+                ) -> tuple[Any, Host]:
         """A connection from the first suitable host, and that host.
 
         ``unsuitable(connection)`` says why a connected host is not to be used
-        (read-only, not ready), or None.
+        (read-only, not ready), or None; when it raises (a proxy with no
+        server behind it, a timeout, a lost connection), the host is not
+        usable either. ``host_problem(exc)`` says whether a failed connect
+        is the host's fault: when not (the login was refused), it is raised
+        at once and no host is marked down.
         """
-        problems = []
+        problems: list[tuple[Host, Exception]] = []
         for host in self.order():
             try:
                 connection = open_one(host)
             except Exception as exc:  # noqa: BLE001 - the next host is tried
+                if not host_problem(exc):
+                    raise
                 self.mark_down(host)
                 problems.append((host, exc))
                 continue
-            reason = unsuitable(connection) if self.target == "read-write" else None
-            if reason is None:
-                self.mark_up(host)
-                return connection, host
+            problem: Exception
+            try:
+                reason = unsuitable(connection) if self.target == "read-write" else None
+            except Exception as exc:  # noqa: BLE001 - the next host is tried
+                problem = exc
+            else:
+                if reason is None:
+                    self.mark_up(host)
+                    return connection, host
+                problem = NoHost(reason)
             try:
                 connection.close()
             except Exception:  # noqa: BLE001 - closed either way
                 pass
             self.mark_down(host)
-            problems.append((host, NoHost(reason)))
+            problems.append((host, problem))
         summary = "; ".join(f"{label(host)}: {exc}" for host, exc in problems)
         raise NoHost(f"no host of {', '.join(label(h) for h in self.hosts)} took a "
                      f"connection ({summary})") from (problems[-1][1] if problems else None)

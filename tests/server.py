@@ -74,7 +74,8 @@ def server_binary() -> str | None:
 class ThrowawayServer:
     """A private mariadbd in a temporary directory: start, stop, restart."""
 
-    def __init__(self, *, tls: bool = False, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, *, tls: bool = False, extra_args: tuple[str, ...] = (),
+                 secure_file_priv: bool = False) -> None:
         binary = server_binary()
         if binary is None:
             raise RuntimeError(
@@ -87,6 +88,11 @@ class ThrowawayServer:
         self.port = _free_port()
         self.tls = tls
         self.extra_args = extra_args
+        if secure_file_priv:
+            # SELECT ... INTO OUTFILE and LOAD DATA only in this directory.
+            files = self.directory / "files"
+            files.mkdir()
+            self.extra_args += (f"--secure-file-priv={files}",)
         self.process: subprocess.Popen | None = None
         self._owner_pid = os.getpid()
         self._initialize()

@@ -18,6 +18,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from .. import statements
+from . import server_state
 
 if TYPE_CHECKING:
     from .base import ConnectionPool
@@ -43,6 +44,12 @@ FAILOVER_ERRORS = {
     1047: "Galera node not ready",
     1053: "server shutdown in progress",
 }
+
+#: Of those, the ones an application also gets from a server that takes
+#: writes: 1792 in its own START TRANSACTION READ ONLY, 1290 for
+#: --secure-file-priv and other options. A failover is concluded on them only
+#: once the server says it is read-only.
+CONFIRMED_BY_READ_ONLY = frozenset({1290, 1792, 1836})
 
 
 class PooledConnection:
@@ -100,9 +107,24 @@ class PooledConnection:
         if driver.is_disconnect(exc):
             self.mark_broken("it lost its server connection")
         code = driver.error_code(exc)
-        if code in FAILOVER_ERRORS:
-            self.mark_broken(f"the server answered {code} ({FAILOVER_ERRORS[code]})")
-            self.pool.fail_over(f"the server answered {code} ({FAILOVER_ERRORS[code]})")
+        if code not in FAILOVER_ERRORS or self.fairy is None:
+            return
+        if code in CONFIRMED_BY_READ_ONLY and not self._server_read_only(code):
+            return  # the application's own error, on a server that takes writes
+        why = f"the server answered {code} ({FAILOVER_ERRORS[code]})"
+        self.mark_broken(why)
+        self.pool.fail_over(why, opened_at=self.fairy._connection_record.starttime)
+
+    def _server_read_only(self, code: int) -> bool:
+        """Whether the server behind this connection refuses writes now."""
+        try:
+            return server_state.read_only(self.pool.driver, self.connection)
+        except Exception as exc:  # noqa: BLE001 - not known: no failover
+            # Whatever the cause, a connection that cannot answer this is not
+            # one to reuse; replacing it costs one reconnect.
+            self.mark_broken(f"it could not tell whether the server is read-only "
+                             f"after error {code} ({exc})")
+            return False
 
     def mark_broken(self, why: str) -> None:
         """Close the connection on return instead of reusing it."""

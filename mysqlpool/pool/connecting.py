@@ -10,6 +10,7 @@ from typing import Any
 from ..config import PoolConfig
 from ..drivers import Driver
 from ..hosts import HostList, NoHost, label, parse_hosts
+from . import server_state
 from .credentials import Credentials, without_secrets
 from .stats import PoolStats
 
@@ -19,6 +20,17 @@ ACCESS_DENIED = 1045
 CANT_CONNECT = 2003
 #: Galera's "WSREP has not yet prepared node for application use".
 NODE_NOT_READY = 1047
+
+
+class _Login:
+    """The secret connect arguments of one new connection, whichever host it goes to."""
+
+    __slots__ = ("secrets", "refreshed")
+
+    def __init__(self, secrets: dict[str, Any]) -> None:
+        self.secrets = secrets
+        #: Whether they were asked for again after a refused login.
+        self.refreshed = False
 
 
 class Opener:
@@ -41,42 +53,48 @@ class Opener:
 
     def open(self) -> Any:
         """One new connection."""
+        # The password is asked for once per connection, whatever the number
+        # of hosts tried (a provider may be slow, rate-limited or billed).
+        login = _Login(self.credentials.connect_arguments())
         if self.hosts is None:
-            return self._login()
+            return self._login(login)
         try:
             connection, host = self.hosts.connect(
-                lambda host: self._login(host=host[0], port=host[1]), self._unsuitable)
+                lambda host: self._login(login, host=host[0], port=host[1]),
+                self._unsuitable, self._host_problem)
         except NoHost as exc:
             raise self.driver.operational_error(
                 CANT_CONNECT, f"Database alias {self.alias!r}: {exc}") from exc.__cause__
         self._host_of[connection] = label(host)
         return connection
 
-    def _login(self, **where: Any) -> Any:
+    def _login(self, login: _Login, **where: Any) -> Any:
         try:
-            return self._open(**where, **self.credentials.connect_arguments())
+            return self._open(**where, **login.secrets)
         except self.driver.dbapi.Error as exc:
-            if not (self.credentials.rotating
+            if not (self.credentials.rotating and not login.refreshed
                     and self.driver.error_code(exc) == ACCESS_DENIED):
                 raise
         # The provider's password was rotated between being issued and used:
-        # once more, with a fresh one.
+        # once more, with a fresh one (kept for any further host).
         self.stats.add("password_retries")
-        return self._open(**where, **self.credentials.connect_arguments())
+        login.secrets, login.refreshed = self.credentials.connect_arguments(), True
+        return self._open(**where, **login.secrets)
+
+    def _host_problem(self, exc: Exception) -> bool:
+        """Whether a failed connect is the host's fault. A refused login is
+        not: the host answers, and the same credentials go to every host."""
+        return not (isinstance(exc, self.driver.dbapi.Error)
+                    and self.driver.error_code(exc) == ACCESS_DENIED)
 
     def _unsuitable(self, connection: Any) -> str | None:
         """Why a new connection's host cannot take writes (target_session_attrs)."""
-        cursor = self.driver.cursor(connection)
         try:
-            cursor.execute("SELECT @@global.read_only")
-            (read_only,) = cursor.fetchone()
+            return "read-only" if server_state.read_only(self.driver, connection) else None
         except self.driver.dbapi.Error as exc:
             if self.driver.error_code(exc) == NODE_NOT_READY:
                 return "a Galera node that is not ready"
             raise
-        finally:
-            cursor.close()
-        return "read-only" if int(read_only) else None
 
     def per_host(self, connections: list[Any]) -> dict[str, int] | None:
         """How many of ``connections`` each host holds (None with one host)."""

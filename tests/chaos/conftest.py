@@ -155,6 +155,9 @@ def _prepare(server: ChaosServer) -> None:
         server.query(f"CREATE USER IF NOT EXISTS '{user.user}'@'%' "
                      f"IDENTIFIED BY '{user.password}'")
         server.query(f"GRANT ALL PRIVILEGES ON {DATABASE}.* TO '{user.user}'@'%'")
+        # SELECT ... INTO OUTFILE, refused by --secure-file-priv (1290) elsewhere
+        # than in the server's own directory for such files.
+        server.query(f"GRANT FILE ON *.* TO '{user.user}'@'%'")
     # The tests' Item model, so requests can go through the ORM.
     server.query(
         f"CREATE TABLE IF NOT EXISTS {DATABASE}.app_item ("
@@ -166,7 +169,7 @@ def _prepare(server: ChaosServer) -> None:
 
 @pytest.fixture(scope="session")
 def chaos_server() -> Iterator[ChaosServer]:
-    throwaway = ThrowawayServer()
+    throwaway = ThrowawayServer(secure_file_priv=True)
     throwaway.start()
     server = ChaosServer(throwaway)
     _prepare(server)
@@ -190,13 +193,14 @@ def server(chaos_server: ChaosServer, django_db_blocker) -> Iterator[ChaosServer
 @pytest.fixture
 def pooled_alias(server: ChaosServer) -> Iterator[Callable[..., str]]:
     """Add a pooled alias on the throwaway server for this test: ``pooled_alias(name,
-    user=APP, pool={...}, **OPTIONS)``. Removed, with its pool, afterwards."""
+    user=APP, pool={...}, host=HOST, **OPTIONS)`` (PORT is the server's: the
+    default port of a HOST list). Removed, with its pool, afterwards."""
     with contextlib.ExitStack() as stack:
 
         def add(alias: str = "chaos", *, user: User = APP, pool: Any = True,
-                **options: Any) -> str:
+                host: str = "127.0.0.1", **options: Any) -> str:
             stack.enter_context(temporary_alias(
-                alias, HOST="127.0.0.1", PORT=str(server.port), NAME=DATABASE,
+                alias, HOST=host, PORT=str(server.port), NAME=DATABASE,
                 USER=user.user, PASSWORD=user.password,
                 OPTIONS={"connect_timeout": CONNECT_TIMEOUT, "pool": pool, **options},
             ))
