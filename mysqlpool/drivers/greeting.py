@@ -41,19 +41,11 @@ def server_offers_tls(params: Mapping[str, Any]) -> bool | None:
     (the real connection then fails or proceeds on its own), or the connection
     goes to MySQL's default Unix socket, whose path only the C library knows.
     """
-    timeout = params.get("connect_timeout") or 10
-    host = params.get("host")
-    unix_socket = params.get("unix_socket")
     try:
-        if unix_socket:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(timeout)
-            sock.connect(unix_socket)
-        elif host and host != "localhost":
-            sock = socket.create_connection((host, int(params.get("port") or 3306)), timeout)
-        else:
-            return None
+        sock = _connect(params)
     except OSError:
+        return None
+    if sock is None:
         return None
     try:
         with sock:
@@ -63,6 +55,27 @@ def server_offers_tls(params: Mapping[str, Any]) -> bool | None:
         return None
     flags = capabilities(payload)
     return None if flags is None else bool(flags & CLIENT_SSL)
+
+
+def _connect(params: Mapping[str, Any]) -> socket.socket | None:
+    """A connection to the server the connect arguments name; None for MySQL's
+    default Unix socket. Raises OSError, leaving no socket open."""
+    timeout = params.get("connect_timeout") or 10
+    host = params.get("host")
+    unix_socket = params.get("unix_socket")
+    if unix_socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(unix_socket)
+        except BaseException:
+            sock.close()  # else it is left to the garbage collector (ResourceWarning)
+            raise
+        return sock
+    if host and host != "localhost":
+        # create_connection closes its socket itself when connecting fails.
+        return socket.create_connection((host, int(params.get("port") or 3306)), timeout)
+    return None
 
 
 def _receive(sock: socket.socket, count: int) -> bytes:
