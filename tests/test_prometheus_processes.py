@@ -58,16 +58,19 @@ class PoolInMidRound:
         return {"max": 0}
 
 
-def use_and_close_a_pool(alias: str) -> None:
-    """In the child: a pool of its own, a connection returned, the pool closed
-    (which publishes its figures, under the observer's lock)."""
+def use_and_close_a_pool(alias: str, in_mid_round: PoolInMidRound) -> dict:
+    """In the child: whether the parent's round was over when it forked, then a
+    pool of its own, a connection returned, the pool closed (which publishes
+    its figures, under the observer's lock)."""
+    round_over_at_fork = in_mid_round.finish.is_set()  # no thread here sets it
     connection_id(alias)
     connections[alias].close()
     mysqlpool.close_pool(alias)
+    return {"round_over_at_fork": round_over_at_fork}
 
 
-def run_in_forked_child(work: Callable[[], None], timeout: float) -> dict:
-    """os.fork() a child that runs ``work()``; return what it reported. A child
+def run_in_forked_child(work: Callable[[], dict], timeout: float) -> dict:
+    """os.fork() a child that runs ``work()``; return what it returned. A child
     still running after ``timeout`` seconds is killed and the test fails."""
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -75,8 +78,7 @@ def run_in_forked_child(work: Callable[[], None], timeout: float) -> dict:
         code = 1
         try:
             os.close(read_end)
-            work()
-            result: dict = {"done": True}
+            result = work()
             code = 0
         except BaseException:  # noqa: BLE001 - reported to the parent
             result = {"error": traceback.format_exc()}
@@ -125,14 +127,12 @@ def test_a_child_forked_during_a_publish_can_close_its_pools(settings):
         try:
             assert in_mid_round.reading.wait(30), "the round did not start"
             ends_round.start()
-            result = run_in_forked_child(lambda: use_and_close_a_pool("forked"),
-                                         CHILD_TIMEOUT)
-            round_over_at_fork = in_mid_round.finish.is_set()
+            result = run_in_forked_child(
+                lambda: use_and_close_a_pool("forked", in_mid_round), CHILD_TIMEOUT)
         finally:
             in_mid_round.finish.set()
             ends_round.cancel()
             round_thread.join(30)
-    assert result == {"done": True}
     # The fork waited for the round to end: no exporter lock taken under the
     # observer's was held at the fork either.
-    assert round_over_at_fork
+    assert result == {"round_over_at_fork": True}
