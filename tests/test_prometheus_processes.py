@@ -1,11 +1,15 @@
 """Prometheus metrics across processes: a child forked while the parent publishes
-can still use and close its pools."""
+can still use and close its pools, and a process that exits normally leaves
+nothing in the multi-process gauges."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import traceback
 from collections.abc import Callable
@@ -136,3 +140,73 @@ def test_a_child_forked_during_a_publish_can_close_its_pools(settings):
     # The fork waited for the round to end: no exporter lock taken under the
     # observer's was held at the fork either.
     assert result == {"round_over_at_fork": True}
+
+
+# ----- exit ---------------------------------------------------------------------
+
+#: A short command: one query on the "default" alias, then a normal exit once
+#: a housekeeping round has published its connection (as any command lasting
+#: over a second would have).
+SHORT_COMMAND = textwrap.dedent("""
+    import sys
+    import time
+
+    import django
+    django.setup()
+    from django.conf import settings
+    from django.db import connections
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    settings.MYSQLPOOL_PROMETHEUS = True
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+    connections["default"].close()  # back in the pool: one idle connection
+
+    def reported():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=sys.argv[1])
+        return sum(sample.value for family in registry.collect()
+                   for sample in family.samples
+                   if sample.name == "mysqlpool_connections"
+                   and sample.labels.get("alias") == "default")
+
+    deadline = time.monotonic() + 30
+    while reported() != 1:
+        if time.monotonic() > deadline:
+            sys.exit(f"no round published the idle connection: {reported()}")
+        time.sleep(0.02)
+""")
+
+
+def gauge_sums(directory: Path, alias: str) -> dict[str, float]:
+    """{gauge name: sum over processes} for ``alias``, as a multi-process scrape shows."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))
+    sums: dict[str, float] = {}
+    for family in registry.collect():
+        if family.type != "gauge" or not family.name.startswith("mysqlpool_"):
+            continue
+        for sample in family.samples:
+            if sample.labels.get("alias") == alias:
+                sums[sample.name] = sums.get(sample.name, 0) + sample.value
+    return sums
+
+
+def test_a_normal_exit_takes_the_processes_gauges_out(tmp_path):
+    pytest.importorskip("prometheus_client", reason="needs prometheus_client")
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
+           "PYTHONPATH": str(ROOT), "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    done = subprocess.run(  # killed if it outlasts the timeout
+        [sys.executable, "-c", SHORT_COMMAND, str(directory)], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    sums = gauge_sums(directory, "default")
+    assert sums == {"mysqlpool_connections": 0, "mysqlpool_max_connections": 0,
+                    "mysqlpool_pending_requests": 0}

@@ -7,10 +7,21 @@ so the counts are *set* on every housekeeping round (at most a second old)
 rather than read at scrape time, and the gauges add up the live processes'
 values (``livesum``). Counters grow by what the pool counted since the last
 round.
+
+A process that exits normally sets its gauges to 0 on the way out (atexit),
+so a short one (``manage.py migrate`` before gunicorn starts) does not leave
+its connections in the sum. It sets them rather than removing them: in
+multi-process mode a value lives in the process's file until that file is
+deleted, which prometheus_client does per process (``mark_process_dead``,
+other libraries' live gauges included), never per series. After a crash (kill
+-9) the figures stay until something calls ``mark_process_dead`` for the pid
+(gunicorn's ``child_exit`` hook) or the directory is emptied at deploy.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import weakref
 from typing import TYPE_CHECKING
 
@@ -22,8 +33,12 @@ from .locks import lock
 if TYPE_CHECKING:
     from ..pool.base import ConnectionPool
 
-#: The lock publishing holds while it sets the figures.
+logger = logging.getLogger("mysqlpool")
+
+#: The lock publishing and the exit hook hold while they set the figures.
 _LOCK = "prometheus"
+#: Seconds the exit hook waits for a round in progress before it sets the gauges anyway.
+EXIT_WAIT = 2.0
 
 _BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -71,6 +86,10 @@ class PrometheusObserver:
             for name in COUNTERS
         }
         self._published: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        #: The aliases whose gauges this process has set, to zero at exit.
+        self._aliases: set[str] = set()
+        self._exited = False
+        atexit.register(self.withdraw)
 
     def connected(self, pool: ConnectionPool, seconds: float) -> None:
         pass
@@ -88,12 +107,12 @@ class PrometheusObserver:
         alias = pool.alias
         current = pool_for(alias)
         with lock(_LOCK):
+            if self._exited:
+                return  # a daemon thread's late round: the gauges stay at 0
+            self._aliases.add(alias)
             if pool.retired:
                 if current is None or current.retired:
-                    for state in ("idle", "used"):
-                        self.connections.labels(alias, state).set(0)
-                    self.max_connections.labels(alias).set(0)
-                    self.pending.labels(alias).set(0)
+                    self._zero_gauges(alias)
             else:
                 figures = pool.snapshot()
                 self.connections.labels(alias, "idle").set(figures["idle"] or 0)
@@ -108,3 +127,25 @@ class PrometheusObserver:
                 if delta > 0:
                     child.inc(delta)
             self._published[pool] = {name: figures[name] for name in self.counters}
+
+    def withdraw(self) -> None:
+        """At exit: this process's gauges to 0 for every alias it published, as
+        its connections close with it. Later rounds leave them so."""
+        guard = lock(_LOCK)
+        # Bounded: a thread stuck while holding the lock must not hang the exit.
+        acquired = guard.acquire(timeout=EXIT_WAIT)
+        try:
+            self._exited = True
+            for alias in sorted(self._aliases):
+                self._zero_gauges(alias)
+        except Exception:  # noqa: BLE001 - metrics never make an exit noisy
+            logger.debug("Setting the Prometheus gauges to 0 at exit failed", exc_info=True)
+        finally:
+            if acquired:
+                guard.release()
+
+    def _zero_gauges(self, alias: str) -> None:
+        for state in ("idle", "used"):
+            self.connections.labels(alias, state).set(0)
+        self.max_connections.labels(alias).set(0)
+        self.pending.labels(alias).set(0)
