@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import compat_connector as compat
-from . import compat_errors, tls
+from . import compat_errors, tls_arguments
 from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, check_use_pure
 
 # mysqlclient connect arguments that mysql-connector spells differently.
@@ -83,7 +83,7 @@ class ConnectorDriver(Driver):
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_use_pure(params)
         params = {k: v for k, v in params.items() if k != "use_pure"}
-        params = tls.connect_arguments(self.name, params)
+        params = tls_arguments.connect_arguments(self.name, params)
         params.pop("conv", None)
         params.setdefault("converter_class", self._converter_class)
         flags = params.pop("client_flag", 0)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.backends.utils import typecast_time
 
-from . import greeting, tls
+from . import greeting, tls_arguments
 from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, check_use_pure
 
 
@@ -31,13 +31,14 @@ class MySQLClientDriver(Driver):
         params = {k: v for k, v in params.items() if k != "use_pure"}
         # mysqlclient enables multiple statements itself unless
         # OPTIONS["multi_statements"] is False: its own option, passed on as is.
-        return tls.connect_arguments(self.name, params, self.client_library())
+        return tls_arguments.connect_arguments(self.name, params, self.client_library())
 
     def client_library(self) -> str:
         """The C library mysqlclient is built on: ``"libmariadb"`` (MariaDB
         Connector/C, version 3.x) or ``"libmysqlclient"`` (MySQL's, 5.7 and newer)."""
         info = self.dbapi.get_client_info()
-        return "libmariadb" if int(info.split(".")[0]) < 5 else "libmysqlclient"
+        return (tls_arguments.LIBMARIADB if int(info.split(".")[0]) < 5
+                else tls_arguments.LIBMYSQLCLIENT)
 
     def connect(self, params: dict[str, Any]) -> Any:
         params = dict(params)

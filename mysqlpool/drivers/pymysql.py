@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import compat_pymysql as compat
-from . import tls
+from . import tls_arguments
 from .base import check_use_pure
 from .mysqlclient import MySQLClientDriver
 
@@ -53,7 +53,7 @@ class PyMySQLDriver(MySQLClientDriver):
     def connect_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_use_pure(params)
         params = {k: v for k, v in params.items() if k != "use_pure"}
-        params = tls.connect_arguments(self.name, params)
+        params = tls_arguments.connect_arguments(self.name, params)
         # Not enabled unless asked for (OPTIONS["multi_statements"] = True, or
         # client_flag with CLIENT.MULTI_STATEMENTS), as with stock PyMySQL:
         # it lets an injected "; ..." run a statement of its own.

@@ -13,7 +13,7 @@ import ssl
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from mysqlpool.drivers import tls
+from mysqlpool.drivers import tls, tls_arguments
 
 CA = "/ca.pem"
 _PATHS = ssl.get_default_verify_paths()
@@ -61,8 +61,8 @@ TABLE = [
 ]
 
 
-def tls_arguments(driver: str, options: dict, library: str = "libmariadb") -> dict:
-    arguments = tls.connect_arguments(driver, {"host": "db", **options}, library)
+def driver_arguments(driver: str, options: dict, library: str = "libmariadb") -> dict:
+    arguments = tls_arguments.connect_arguments(driver, {"host": "db", **options}, library)
     assert arguments.pop("host") == "db"  # other arguments pass through
     return arguments
 
@@ -86,10 +86,10 @@ def python_column(arguments: dict) -> tuple | str | None:
 def test_options_to_connect_arguments(options, libmariadb, libmysqlclient, python, monkeypatch):
     # A CA file that does not exist is only read by the SSLContext: stand one in.
     monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", lambda *a, **k: None)
-    assert tls_arguments("mysqlclient", options) == libmariadb
-    assert tls_arguments("mysqlclient", options, "libmysqlclient") == libmysqlclient
+    assert driver_arguments("mysqlclient", options) == libmariadb
+    assert driver_arguments("mysqlclient", options, "libmysqlclient") == libmysqlclient
     for driver in ("pymysql", "mysql-connector"):
-        assert python_column(tls_arguments(driver, options)) == python, driver
+        assert python_column(driver_arguments(driver, options)) == python, driver
 
 
 @pytest.mark.parametrize(("options", "setting", "shown"), [
@@ -106,7 +106,7 @@ def test_options_to_connect_arguments(options, libmariadb, libmysqlclient, pytho
 def test_bad_options_name_the_setting_the_value_and_what_is_valid(options, setting, shown):
     for driver in ("mysqlclient", "pymysql", "mysql-connector"):
         with pytest.raises(ImproperlyConfigured) as raised:
-            tls.connect_arguments(driver, options)
+            tls_arguments.connect_arguments(driver, options)
         message = str(raised.value)
         assert message.startswith("DATABASES[...]['OPTIONS']" + setting), message
         assert shown in message, message
@@ -117,12 +117,12 @@ def test_bad_options_name_the_setting_the_value_and_what_is_valid(options, setti
 def test_a_key_password_is_refused_with_mysqlclient_and_never_shown(monkeypatch):
     options = {"ssl": {"cert": "/c.pem", "key": "/k.pem", "password": "Hunter-2-secret"}}
     with pytest.raises(ImproperlyConfigured) as raised:
-        tls.connect_arguments("mysqlclient", options)
+        tls_arguments.connect_arguments("mysqlclient", options)
     assert "['ssl']['password'] is not supported by mysqlclient" in str(raised.value)
     assert "Hunter-2-secret" not in str(raised.value)
     # The Python drivers load it with the client key.
     loaded = []
     monkeypatch.setattr(ssl.SSLContext, "load_cert_chain",
                         lambda self, *args: loaded.append(args))
-    assert tls_arguments("pymysql", options)["_tls_required"] is True
+    assert driver_arguments("pymysql", options)["_tls_required"] is True
     assert loaded == [("/c.pem", "/k.pem", "Hunter-2-secret")]
