@@ -42,6 +42,8 @@ logger = logging.getLogger("mysqlpool")
 
 #: A connection's lifetime is shortened by up to this part, at random.
 LIFETIME_JITTER = 0.10
+#: Seconds after a failover during which further ones are logged at DEBUG only.
+FAILOVER_QUIET = 10.0
 
 
 class PoolTimeout(OperationalError):
@@ -259,12 +261,17 @@ class ConnectionPool:
         """
         sa_pool = self.sa_pool
         with self._failover_lock:
-            if opened_at < sa_pool._invalidate_time:
+            previous = sa_pool._invalidate_time
+            if opened_at < previous:
                 return
-            sa_pool._invalidate_time = time.time()
+            sa_pool._invalidate_time = now = time.time()
         self.stats.add("failovers")
-        logger.warning("Database alias %r: %s; replacing every connection opened before now",
-                       self.alias, why)
+        # While a switch is under way, connections opened since the last
+        # failover may still reach the old server: each such error is one
+        # more failover, reported once per switch.
+        logger.log(logging.WARNING if now - previous > FAILOVER_QUIET else logging.DEBUG,
+                   "Database alias %r: %s; replacing every connection opened before now",
+                   self.alias, why)
         housekeeping.wake()  # closes the idle ones now
 
     # ----- SQLAlchemy's events ---------------------------------------------

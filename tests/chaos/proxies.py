@@ -96,13 +96,11 @@ class QueryRefusingRelay:
         except OSError:
             pass
         finally:
-            with contextlib.suppress(OSError):
-                server.close()
+            _hang_up(server)
             self._closed(client)
 
     def _closed(self, client: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            client.close()
+        _hang_up(client)
         with self._lock:
             self.open_clients -= 1
 
@@ -125,5 +123,13 @@ class QueryRefusingRelay:
         with self._lock:
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.close()
+            _hang_up(sock)
+
+
+def _hang_up(sock: socket.socket) -> None:
+    """Close ``sock`` so that its peer sees it closed at once: a plain close()
+    while another thread is blocked reading it leaves the connection open."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
