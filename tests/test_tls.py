@@ -243,13 +243,21 @@ def test_a_ca_given_means_the_chain_is_verified(tls_server, foreign_ca, mode):
 ], ids=["VERIFY_CA", "REQUIRED", "no-mode"])
 def test_only_verify_identity_checks_the_host_name(tls_server, options):
     # The server's certificate is for another name than 127.0.0.1, from the right
-    # CA: the chain verifies, the host name does not match. MariaDB Connector/C's
-    # VERIFY_CA used to check the name (mysqlclient), and PyMySQL checked it
-    # whenever a CA was given.
+    # CA: the chain verifies, the host name does not match. PyMySQL used to check
+    # it whenever a CA was given. mysqlclient on MariaDB Connector/C checks it
+    # whenever it verifies the chain with TLS required: its VERIFY_CA, the only
+    # mode in which it refuses a server without TLS before the login, checks the
+    # name too (as with stock Django); the error says so.
     ca = {"ca": str(tls_server.directory / "ca.pem")}
     with certificate_for(tls_server, OTHER_NAME):
-        ciphers = pooled_ciphers(tls_server.address, {**options, "ssl": ca})
-        assert all(ciphers), ciphers
+        if driver().verify_ca_checks_host_name():
+            message = refused(tls_server.address, {**options, "ssl": ca})
+            assert "does not name the host" in message, message
+            assert "DATABASES[...]['HOST'] = '127.0.0.1'" in message, message
+            assert "'VERIFY_CA'" in message and "PyMySQL or mysql-connector" in message
+        else:
+            ciphers = pooled_ciphers(tls_server.address, {**options, "ssl": ca})
+            assert all(ciphers), ciphers
         for strict in ({"ssl_mode": "VERIFY_IDENTITY", "ssl": ca},
                        {**options, "ssl": {**ca, "check_hostname": True}}):
             message = refused(tls_server.address, strict).lower()
@@ -286,3 +294,33 @@ def test_required_tls_is_refused_before_the_credentials_are_sent(plain_server, o
     for reply in replies:
         assert not reply.server_offered_tls
         assert reply.clear_text_user is None, f"credentials sent in clear text: {reply}"
+
+
+@pytest.mark.parametrize("options", [
+    {"ssl_mode": "VERIFY_CA"},
+    {"ssl_mode": "REQUIRED"},
+], ids=["VERIFY_CA", "REQUIRED-with-a-CA"])
+def test_verified_tls_is_refused_before_the_credentials_by_the_connection_that_logs_in(
+        tls_server, plain_server, options):
+    # The address answers its first connection with TLS (the TLS server) and
+    # every later one without (the server without TLS). mysqlclient on MariaDB
+    # Connector/C used to look at the greeting on a connection of its own first,
+    # then log in on the next one in clear text: what is checked must be the
+    # connection that carries the credentials.
+    relay = RecordingRelay(plain_server.host, plain_server.port,
+                           first_targets=[(tls_server.address.host, tls_server.address.port)])
+    try:
+        address = ServerAddress("127.0.0.1", relay.port, plain_server.user,
+                                plain_server.password, plain_server.database)
+        ca = {"ca": str(tls_server.directory / "ca.pem")}
+        with pytest.raises(OperationalError) as failure:
+            pooled_ciphers(address, {**options, "ssl": ca})
+        replies = relay.settled()
+    finally:
+        relay.close()
+    for reply in replies:
+        assert reply.clear_text_user is None, f"credentials sent in clear text: {reply}"
+    assert failure.value.args[0] == 2026 or "2026" in str(failure.value), failure.value
+    assert TLS_UNAVAILABLE in str(failure.value)
+    assert any(not reply.server_offered_tls for reply in replies), (
+        "no connection reached the server without TLS")

@@ -16,6 +16,7 @@ import contextlib
 import socket
 import struct
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: The TLS capability bit of the greeting and of the client's reply.
@@ -82,13 +83,17 @@ def _parse_reply(packet: bytes | None, server_offered_tls: bool) -> ClientReply:
 
 
 class RecordingRelay:
-    """Listens on 127.0.0.1; each connection is relayed to ``target``.
+    """Listens on 127.0.0.1; each connection is relayed to ``target``, or with
+    ``first_targets`` the first connections to those, one each, in order, and
+    the later ones to ``target`` (a server that changes between two connects).
 
     ``replies`` lists what each client sent after the greeting, in order.
     """
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int,
+                 first_targets: Sequence[tuple[str, int]] = ()) -> None:
         self.target = (target_host, target_port)
+        self.first_targets = list(first_targets)
         self.replies: list[ClientReply] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -105,12 +110,14 @@ class RecordingRelay:
             except OSError:
                 return
             with self._lock:
+                target = (self.first_targets[self._accepted]
+                          if self._accepted < len(self.first_targets) else self.target)
                 self._accepted += 1
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+            threading.Thread(target=self._relay, args=(client, target), daemon=True).start()
 
-    def _relay(self, client: socket.socket) -> None:
+    def _relay(self, client: socket.socket, target: tuple[str, int]) -> None:
         try:
-            server = socket.create_connection(self.target, timeout=10)
+            server = socket.create_connection(target, timeout=10)
         except OSError:
             client.close()
             self._record(None)

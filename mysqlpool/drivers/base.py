@@ -180,6 +180,12 @@ class Driver:
         """The driver's OperationalError for a client-side failure of mysqlpool's."""
         return self.dbapi.OperationalError(code, message)
 
+    def verify_ca_checks_host_name(self) -> bool:
+        """Whether verifying the server's certificate chain with TLS required
+        (``ssl_mode`` VERIFY_CA, or a CA given) also checks its host name, as
+        VERIFY_IDENTITY does (see tls_arguments.chain_check_includes_host_name)."""
+        return False
+
     def translate_error(self, exc: BaseException) -> BaseException:
         """The exception mysqlclient raises for the same error.
 

@@ -1,9 +1,11 @@
 """Whether a server offers TLS, read from its greeting before anything is sent.
 
 mysqlclient on MariaDB Connector/C sends the user name and password scramble
-in plain text to a server without TLS even when TLS is required; mysqlpool
-first reads the server's greeting on a connection of its own that sends
-nothing, and refuses when its capability flags offer no TLS.
+in plain text to a server without TLS in its REQUIRED mode. Where the chain is
+verified, its VERIFY_CA refuses such a server itself (see tls_arguments.py);
+for REQUIRED without verification mysqlpool first reads the server's greeting on
+a connection of its own that sends nothing, and refuses when its capability
+flags offer no TLS: the credentials stay out of a passive eavesdropper's reach.
 """
 
 from __future__ import annotations

@@ -11,6 +11,25 @@ from django.db.backends.utils import typecast_time
 from . import greeting, tls_arguments
 from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, check_use_pure
 
+#: What MariaDB Connector/C says when the server's certificate chain verified
+#: but the certificate does not name the host connected to.
+LIBMARIADB_HOST_NAME_REFUSED = "Validation of SSL server certificate failed"
+
+
+def _host_name_refused(host: str | None, exc: BaseException) -> str:
+    library_says = exc.args[-1] if exc.args else exc
+    return (
+        "The server's certificate does not name the host connected to, "
+        f"DATABASES[...]['HOST'] = {host or 'localhost'!r} (MariaDB Connector/C: "
+        f"{library_says}). "
+        "On MariaDB Connector/C, mysqlclient checks the host name in "
+        "OPTIONS['ssl_mode'] = 'VERIFY_CA' too (and in 'REQUIRED' or with an "
+        "OPTIONS['ssl'] dict when a CA is given), as stock Django with mysqlclient "
+        "does. Use a server certificate that names this host, a HOST the certificate "
+        "names, or PyMySQL or mysql-connector (MYSQLPOOL_DRIVER) to verify the "
+        "certificate chain only."
+    )
+
 
 class MySQLClientDriver(Driver):
     name = "mysqlclient"
@@ -40,6 +59,9 @@ class MySQLClientDriver(Driver):
         return (tls_arguments.LIBMARIADB if int(info.split(".")[0]) < 5
                 else tls_arguments.LIBMYSQLCLIENT)
 
+    def verify_ca_checks_host_name(self) -> bool:
+        return tls_arguments.chain_check_includes_host_name(self.name, self.client_library())
+
     def connect(self, params: dict[str, Any]) -> Any:
         params = dict(params)
         probe = params.pop("_tls_probe_greeting", False)
@@ -47,7 +69,13 @@ class MySQLClientDriver(Driver):
             # libmariadb would send the credentials in plain text before
             # finding out (its REQUIRED is "use TLS if offered"): refuse first.
             raise self.dbapi.OperationalError(TLS_ERROR_CODE, TLS_UNAVAILABLE)
-        connection = self.dbapi.connect(**params)
+        try:
+            connection = self.dbapi.connect(**params)
+        except self.dbapi.OperationalError as exc:
+            if params.get("ssl_mode") == "VERIFY_CA" and LIBMARIADB_HOST_NAME_REFUSED in str(exc):
+                raise self.dbapi.OperationalError(
+                    TLS_ERROR_CODE, _host_name_refused(params.get("host"), exc)) from exc
+            raise
         # As Django 5.2 does: an identity encoder for bytes breaks escaping.
         if getattr(connection, "encoders", {}).get(bytes) is bytes:
             connection.encoders.pop(bytes)
@@ -62,7 +90,9 @@ class MySQLClientDriver(Driver):
         into MYSQL_OPT_SSL_ENFORCE, which still connects in plain text when the
         server offers no TLS. connect() checks the greeting first; this catches a
         server whose greeting changed in between (or a relay that strips the TLS
-        bit). One query per new connection, only when TLS is required.
+        bit), after the login. One query per new connection, only for REQUIRED
+        without verification (with a CA, libmariadb's own VERIFY_CA refuses such
+        a server before the login).
         """
         cursor = connection.cursor()
         try:

@@ -96,6 +96,9 @@ class PyMySQLDriver(MySQLClientDriver):
 
         return Connection, params
 
+    def verify_ca_checks_host_name(self) -> bool:
+        return False  # only with VERIFY_IDENTITY or check_hostname (tls.py's context)
+
     def verify_tls(self, connection: Any) -> None:
         # PyMySQL refuses a server without TLS itself, before authenticating,
         # when it is given an SSLContext (ssl=).

@@ -19,6 +19,12 @@ Rules, the same on every driver:
   mean REQUIRED/DISABLED (as mysqlclient 2.2.4+ reads them);
 - PREFERRED and DISABLED are mysqlclient's: TLS when the driver uses it by
   default and the server offers it, and never, respectively.
+
+One exception, the library's: mysqlclient on MariaDB Connector/C checks the host
+name whenever it verifies the chain with TLS required (VERIFY_CA, or a CA given),
+as stock Django with mysqlclient does. That library's VERIFY_CA is its only mode
+that refuses a server without TLS before sending the credentials; a look at the
+server on another connection beforehand cannot vouch for the one that logs in.
 """
 
 from __future__ import annotations
@@ -82,19 +88,21 @@ TABLE: dict[str | None, Row] = {
     ),
     "REQUIRED": Row(
         "encrypted, or refused before the credentials are sent; verified only "
-        "against a CA given",
+        "against a CA given (then as VERIFY_CA)",
         REQUIRED, False, False,
         # libmariadb's REQUIRED connects in plain text to a server without TLS:
-        # the driver module checks the server's greeting first (probe_greeting).
+        # without a CA, the driver module reads the server's greeting first
+        # (_tls_probe_greeting); with one, libmariadb's VERIFY_CA is used.
         {"ssl_mode": "REQUIRED"}, {"ssl_mode": "REQUIRED"}, {}, {},
     ),
     "VERIFY_CA": Row(
         "REQUIRED, and the certificate chain verified (against the CA given, else "
-        "the system's CAs); the host name is not checked",
+        "the system's CAs); the host name is not checked, except by mysqlclient on "
+        "MariaDB Connector/C, whose VERIFY_CA checks it too",
         REQUIRED, True, False,
-        # libmariadb's VERIFY_CA checks the host name as well; REQUIRED with a
-        # CA verifies the chain only.
-        {"ssl_mode": "REQUIRED"}, {"ssl_mode": "VERIFY_CA"}, {}, {},
+        # libmariadb's VERIFY_CA is the only mode in which it refuses a server
+        # without TLS before the credentials; it checks the host name as well.
+        {"ssl_mode": "VERIFY_CA"}, {"ssl_mode": "VERIFY_CA"}, {}, {},
     ),
     "VERIFY_IDENTITY": Row(
         "VERIFY_CA, and the server's host name checked against its certificate",

@@ -42,6 +42,14 @@ def connect_arguments(driver: str, params: Mapping[str, Any],
     return out
 
 
+def chain_check_includes_host_name(driver: str, library: str = LIBMARIADB) -> bool:
+    """Whether ``driver`` checks the server's host name whenever it verifies the
+    certificate chain with TLS required (VERIFY_CA, or a CA given): mysqlclient
+    on MariaDB Connector/C, whose VERIFY_CA is the only way to have it refuse a
+    server without TLS before the credentials are sent."""
+    return driver == "mysqlclient" and library == LIBMARIADB
+
+
 def _mysqlclient(tls: TLS, row: Row, library: str) -> dict[str, Any]:
     if tls.encrypt in (DEFAULT, NEVER):
         return dict(row.mysqlclient)
@@ -60,17 +68,26 @@ def _mysqlclient(tls: TLS, row: Row, library: str) -> dict[str, Any]:
         mode = "VERIFY_IDENTITY" if tls.verify_host else (
             "VERIFY_CA" if tls.verify_chain else row.mysqlclient_libmysql["ssl_mode"])
         return _with_ssl({"ssl_mode": mode}, ssl_dict)
-    # MariaDB Connector/C verifies the chain whenever a CA is given, checks the
-    # host name only in the VERIFY_* modes (which it maps to one switch), and
-    # in REQUIRED sends the credentials to a server without TLS in plain text.
+    # MariaDB Connector/C verifies the chain whenever a CA is given. Its REQUIRED
+    # sends the credentials in plain text to a server without TLS; its VERIFY_CA
+    # and VERIFY_IDENTITY (one switch) refuse such a server before sending
+    # anything, and check the host name as well as the chain.
     if tls.verify_host:
         return _with_ssl({"ssl_mode": "VERIFY_IDENTITY"}, ssl_dict)
     if tls.verify_chain and not ("ca" in ssl_dict or "capath" in ssl_dict):
         ssl_dict.update(_system_cas())
-    arguments = _with_ssl({"ssl_mode": "REQUIRED" if tls.required else "PREFERRED"}, ssl_dict)
+    if tls.verify_chain and tls.required:
+        # Enforced by the library itself on the connection that logs in,
+        # which no look at the server beforehand can be (the server behind an
+        # address can change between two connections).
+        return _with_ssl({"ssl_mode": "VERIFY_CA"}, ssl_dict)
     if tls.required:
-        arguments["_tls_probe_greeting"] = True
-    return arguments
+        # Nothing verified: an active attacker could as well intercept the
+        # unverified TLS. Reading the greeting first (on a connection that sends
+        # nothing) keeps the credentials from a passive eavesdropper on a
+        # server without TLS, which is what REQUIRED promises.
+        return {**_with_ssl({"ssl_mode": "REQUIRED"}, ssl_dict), "_tls_probe_greeting": True}
+    return _with_ssl({"ssl_mode": "PREFERRED"}, ssl_dict)
 
 
 def _with_ssl(arguments: dict[str, Any], ssl_dict: dict[str, str]) -> dict[str, Any]:

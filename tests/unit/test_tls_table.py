@@ -2,7 +2,10 @@
 
 PyMySQL and mysql-connector get an SSLContext built by tls.py; what it verifies
 is read back from it. mysqlclient's column is given for both C libraries it may
-be built on.
+be built on. On MariaDB Connector/C, TLS required with the chain verified is
+the library's own VERIFY_CA (it refuses a server without TLS before the login,
+and checks the host name too); only REQUIRED without verification reads the
+server's greeting first (PROBE).
 """
 
 from __future__ import annotations
@@ -39,24 +42,24 @@ TABLE = [
     ({"ssl": True}, {"ssl_mode": "REQUIRED", **PROBE}, {"ssl_mode": "REQUIRED"},
      (True, False, False)),
     ({"ssl_mode": "REQUIRED", "ssl": {"ca": CA}},
-     {"ssl_mode": "REQUIRED", "ssl": {"ca": CA}, **PROBE},
+     {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}},
      {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}}, (True, True, False)),
-    ({"ssl": {"ca": CA}}, {"ssl_mode": "REQUIRED", "ssl": {"ca": CA}, **PROBE},
+    ({"ssl": {"ca": CA}}, {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}},
      {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}}, (True, True, False)),
     ({"ssl": {"cipher": "AES128-SHA"}},
      {"ssl_mode": "REQUIRED", "ssl": {"cipher": "AES128-SHA"}, **PROBE},
      {"ssl_mode": "REQUIRED", "ssl": {"cipher": "AES128-SHA"}}, (True, False, False)),
-    ({"ssl_mode": "VERIFY_CA"}, {"ssl_mode": "REQUIRED", "ssl": SYSTEM, **PROBE},
+    ({"ssl_mode": "VERIFY_CA"}, {"ssl_mode": "VERIFY_CA", "ssl": SYSTEM},
      {"ssl_mode": "VERIFY_CA"}, (True, True, False)),
     ({"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}},
-     {"ssl_mode": "REQUIRED", "ssl": {"ca": CA}, **PROBE},
+     {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}},
      {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}}, (True, True, False)),
     ({"ssl_mode": "VERIFY_IDENTITY"}, {"ssl_mode": "VERIFY_IDENTITY"},
      {"ssl_mode": "VERIFY_IDENTITY"}, (True, True, True)),
     ({"ssl": {"ca": CA, "check_hostname": True}},
      {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": CA}},
      {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": CA}}, (True, True, True)),
-    ({"ssl": {"verify_mode": True}}, {"ssl_mode": "REQUIRED", "ssl": SYSTEM, **PROBE},
+    ({"ssl": {"verify_mode": True}}, {"ssl_mode": "VERIFY_CA", "ssl": SYSTEM},
      {"ssl_mode": "VERIFY_CA"}, (True, True, False)),
 ]
 
@@ -90,6 +93,18 @@ def test_options_to_connect_arguments(options, libmariadb, libmysqlclient, pytho
     assert driver_arguments("mysqlclient", options, "libmysqlclient") == libmysqlclient
     for driver in ("pymysql", "mysql-connector"):
         assert python_column(driver_arguments(driver, options)) == python, driver
+
+
+@pytest.mark.parametrize(("driver", "library", "checked"), [
+    ("mysqlclient", "libmariadb", True),
+    ("mysqlclient", "libmysqlclient", False),
+    ("pymysql", "libmariadb", False),
+    ("mysql-connector", "libmariadb", False),
+])
+def test_which_drivers_check_the_host_name_with_the_chain(driver, library, checked):
+    # Where it is checked, the table above gives the library's VERIFY_CA for
+    # every option that verifies the chain with TLS required.
+    assert tls_arguments.chain_check_includes_host_name(driver, library) is checked
 
 
 @pytest.mark.parametrize(("options", "setting", "shown"), [
