@@ -16,6 +16,7 @@ import pytest
 from django.db import DatabaseError, OperationalError, connections
 
 import mysqlpool
+from mysqlpool.pool.server_state import READ_ONLY_QUERY
 from tests.chaos.conftest import (
     APP,
     connection_id,
@@ -73,6 +74,27 @@ def test_an_applications_own_read_only_error_is_not_a_failover(
     assert set(hold_concurrently(alias, 4)) == held
 
 
+def set_transactions_read_only(server, on: bool) -> None:
+    """The server's default transaction mode (MySQL 8 and MariaDB 11.1 spell it
+    transaction_read_only, older MariaDB tx_read_only)."""
+    try:
+        server.query(f"SET GLOBAL transaction_read_only = {int(on)}")
+    except Exception:  # noqa: BLE001 - the older name
+        server.query(f"SET GLOBAL tx_read_only = {int(on)}")
+
+
+def test_a_server_whose_transactions_are_read_only_fails_over_on_1792(server, pooled_alias):
+    alias = pooled_alias(pool={"pool_size": 2, "max_overflow": 0})
+    set_transactions_read_only(server, True)
+    try:
+        with pytest.raises(DatabaseError) as raised:
+            request(lambda: write(connections[alias]))
+    finally:
+        set_transactions_read_only(server, False)
+    assert error_code(raised.value) == 1792, raised.value
+    assert mysqlpool.stats()[alias]["failovers"] == 1
+
+
 def test_errors_on_connections_from_before_a_failover_do_not_repeat_it(server, pooled_alias):
     # Two requests still on the old primary when it became read-only both get
     # 1290; the second must not move the failover on and so drop the
@@ -107,7 +129,8 @@ def write(wrapper) -> None:
 
 @contextlib.contextmanager
 def refusing_relay(server, refuse_with) -> Iterator[QueryRefusingRelay]:
-    relay = QueryRefusingRelay(("127.0.0.1", server.port), b"@@global.read_only", refuse_with)
+    relay = QueryRefusingRelay(("127.0.0.1", server.port), READ_ONLY_QUERY.encode(),
+                               refuse_with)
     try:
         yield relay
     finally:
