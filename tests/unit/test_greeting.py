@@ -4,9 +4,12 @@ these bytes before any credential is sent, so a wrong reading must never say
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import socket
 import struct
+import threading
+import time
 import warnings
 
 import pytest
@@ -63,3 +66,79 @@ def test_a_probe_that_cannot_connect_says_unknown_and_leaves_no_socket_open(wher
         gc.collect()
     leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
     assert not leaks, [str(w.message) for w in leaks]
+
+
+class HeldGreetingServer:
+    """Accepts connections on 127.0.0.1 and greets them (offering TLS) once
+    released; counts the connections."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        self.release = threading.Event()
+        self._clients: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self._clients.append(client)
+            threading.Thread(target=self._greet, args=(client,), daemon=True).start()
+
+    def _greet(self, client: socket.socket) -> None:
+        packet = greeting(flags=0xFFFE)
+        self.release.wait(10)
+        with contextlib.suppress(OSError):
+            client.sendall(len(packet).to_bytes(3, "little") + b"\0" + packet)
+
+    def close(self) -> None:
+        self.listener.close()
+        for client in self._clients:
+            client.close()
+
+
+def wait_until(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_connects_wanting_an_address_while_a_look_is_under_way_share_its_answer(monkeypatch):
+    # Each look is a connection the server counts against the client host's
+    # max_connect_errors: a burst of new connections looking each on its own
+    # got the host blocked.
+    waiting: list[str] = []
+    event_wait = threading.Event.wait
+
+    def recorded_wait(self, timeout=None):
+        waiting.append(threading.current_thread().name)
+        return event_wait(self, timeout)
+
+    monkeypatch.setattr(threading.Event, "wait", recorded_wait)
+    server = HeldGreetingServer()
+    params = {"host": "127.0.0.1", "port": server.port, "connect_timeout": 5}
+    answers: list = []
+    threads = [threading.Thread(target=lambda: answers.append(server_offers_tls(params)),
+                                name=f"connect-{n}") for n in range(5)]
+    try:
+        threads[0].start()
+        wait_until(lambda: server.accepted == 1)  # its look is under way, held
+        for thread in threads[1:]:
+            thread.start()
+        # Each of the others waits for that look's answer, or looks itself.
+        others = {f"connect-{n}" for n in range(1, 5)}
+        wait_until(lambda: len(others & set(waiting)) + server.accepted - 1 == 4)
+        server.release.set()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        server.release.set()
+        server.close()
+    assert answers == [True] * 5
+    assert server.accepted == 1, f"{server.accepted} looks at the same address at once"
