@@ -1,5 +1,6 @@
 """TLS through the pool means what mysqlclient's OPTIONS say, with every driver
-(the rules: mysqlpool/drivers/tls.py).
+(the rules: mysqlpool/drivers/tls.py). What goes over the wire before the
+login: test_tls_wire.py.
 
 Run against a private server with TLS and its own CA (tests/server.py) and
 against the test server, which has none. Each pooled check opens two
@@ -14,6 +15,7 @@ import contextlib
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -23,10 +25,8 @@ from django.db import Error, OperationalError, connections
 import mysqlpool
 from mysqlpool.backends.mysqlpool.base import DatabaseWrapper
 from mysqlpool.drivers import get_driver
-from mysqlpool.drivers.base import TLS_UNAVAILABLE
 from tests.server import ServerAddress, ThrowawayServer, server_binary
 from tests.users import admin_connection
-from tests.wire import RecordingRelay
 
 CIPHER = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
 
@@ -38,8 +38,8 @@ def database_access(django_db_blocker):
         yield
 
 
-@pytest.fixture(scope="module")
-def tls_server():
+def throwaway_tls_server() -> Iterator[ThrowawayServer]:
+    """A server with TLS and its own CA, for a module (see the fixture)."""
     if server_binary() is None or shutil.which("openssl") is None:
         pytest.skip("needs a mariadbd binary and openssl to start a server with TLS")
     server = ThrowawayServer(tls=True)
@@ -48,8 +48,8 @@ def tls_server():
     server.destroy()
 
 
-@pytest.fixture(scope="module")
-def plain_server() -> ServerAddress:
+def server_without_tls() -> ServerAddress:
+    """The test server, which must not offer TLS."""
     connection = admin_connection(settings.SERVER)
     try:
         cursor = get_driver(settings.MYSQLPOOL_DRIVER).cursor(connection)
@@ -61,6 +61,16 @@ def plain_server() -> ServerAddress:
     if have_ssl == "YES":
         pytest.skip("the test server offers TLS; these tests need one that does not")
     return settings.SERVER
+
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[ThrowawayServer]:
+    yield from throwaway_tls_server()
+
+
+@pytest.fixture(scope="module")
+def plain_server() -> ServerAddress:
+    return server_without_tls()
 
 
 @pytest.fixture(scope="module")
@@ -264,63 +274,3 @@ def test_only_verify_identity_checks_the_host_name(tls_server, options):
             assert "certificate" in message or "hostname" in message, message
     # The same options with a certificate for the host connected to.
     assert all(pooled_ciphers(tls_server.address, {"ssl_mode": "VERIFY_IDENTITY", "ssl": ca}))
-
-
-@pytest.mark.parametrize("options", [
-    {"ssl_mode": "REQUIRED"},
-    {"ssl_mode": "VERIFY_CA"},
-    {"ssl_mode": "VERIFY_IDENTITY"},
-    {"ssl": {"cipher": "ECDHE-RSA-AES256-GCM-SHA384"}},
-    {"ssl": True},
-], ids=["REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY", "ssl-dict", "ssl-True"])
-def test_required_tls_is_refused_before_the_credentials_are_sent(plain_server, options):
-    # A relay in front of the server without TLS sees what each client sends
-    # after the greeting. mysqlclient (MariaDB Connector/C) and mysql-connector
-    # used to send their handshake response -- the user name and the password's
-    # scramble -- in clear text, and mysqlpool refused the connection only after
-    # the login.
-    relay = RecordingRelay(plain_server.host, plain_server.port)
-    try:
-        address = ServerAddress("127.0.0.1", relay.port, plain_server.user,
-                                plain_server.password, plain_server.database)
-        with pytest.raises(OperationalError) as failure:
-            pooled_ciphers(address, options)
-        replies = relay.settled()
-    finally:
-        relay.close()
-    assert failure.value.args[0] == 2026 or "2026" in str(failure.value)
-    assert TLS_UNAVAILABLE in str(failure.value)
-    assert replies, "no client reached the relay"
-    for reply in replies:
-        assert not reply.server_offered_tls
-        assert reply.clear_text_user is None, f"credentials sent in clear text: {reply}"
-
-
-@pytest.mark.parametrize("options", [
-    {"ssl_mode": "VERIFY_CA"},
-    {"ssl_mode": "REQUIRED"},
-], ids=["VERIFY_CA", "REQUIRED-with-a-CA"])
-def test_verified_tls_is_refused_before_the_credentials_by_the_connection_that_logs_in(
-        tls_server, plain_server, options):
-    # The address answers its first connection with TLS (the TLS server) and
-    # every later one without (the server without TLS). mysqlclient on MariaDB
-    # Connector/C used to look at the greeting on a connection of its own first,
-    # then log in on the next one in clear text: what is checked must be the
-    # connection that carries the credentials.
-    relay = RecordingRelay(plain_server.host, plain_server.port,
-                           first_targets=[(tls_server.address.host, tls_server.address.port)])
-    try:
-        address = ServerAddress("127.0.0.1", relay.port, plain_server.user,
-                                plain_server.password, plain_server.database)
-        ca = {"ca": str(tls_server.directory / "ca.pem")}
-        with pytest.raises(OperationalError) as failure:
-            pooled_ciphers(address, {**options, "ssl": ca})
-        replies = relay.settled()
-    finally:
-        relay.close()
-    for reply in replies:
-        assert reply.clear_text_user is None, f"credentials sent in clear text: {reply}"
-    assert failure.value.args[0] == 2026 or "2026" in str(failure.value), failure.value
-    assert TLS_UNAVAILABLE in str(failure.value)
-    assert any(not reply.server_offered_tls for reply in replies), (
-        "no connection reached the server without TLS")
