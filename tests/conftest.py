@@ -73,6 +73,12 @@ class Admin:
         )
         return {row[0] for row in rows}
 
+    def wait_until_gone(self, ids: set[int], timeout: float = 10) -> None:
+        """Poll PROCESSLIST until none of ``ids`` is left (after a KILL)."""
+        wait_for(lambda: not ({row[0] for row in self.query(
+            "SELECT ID FROM information_schema.PROCESSLIST")} & ids), timeout,
+            f"connections {sorted(ids)} still on the server")
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.connection.close()

@@ -9,7 +9,6 @@ import logging
 import shutil
 import subprocess
 import threading
-import time
 import traceback
 from collections import defaultdict
 
@@ -24,7 +23,9 @@ from mysqlpool import pool as pools
 from mysqlpool.config import pool_config
 from mysqlpool.pool import pool_key as _pool_key
 from tests.aliases import temporary_alias
+from tests.conftest import wait_for
 from tests.server import ThrowawayServer
+from tests.support.threads import run_in_thread, run_threads
 from tests.users import LIMITED, OTHER
 
 SECRET = OTHER.password
@@ -41,25 +42,6 @@ def database_access(django_db_blocker):
 def assert_no_secret(text: str, where: str = "") -> None:
     for secret in SECRETS:
         assert secret not in text, f"a password in {where or 'the output'}"
-
-
-def run_in_thread(target, *args) -> None:
-    """Run ``target`` in its own thread (its own Django connections) and wait."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            target(*args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    if errors:
-        raise errors[0]
 
 
 def current(alias: str) -> tuple[str, int]:
@@ -99,14 +81,8 @@ def test_aliases_with_different_users_never_share_a_connection():
     with temporary_alias("as_other", **entries["as_other"], OPTIONS={"pool": small}), \
             temporary_alias("as_limited", **entries["as_limited"], OPTIONS={"pool": small}), \
             temporary_alias("as_other_too", **entries["as_other_too"], OPTIONS={"pool": small}):
-        threads = [
-            threading.Thread(target=run_in_thread, args=(worker, alias, user))
-            for alias, user in list(aliases.items()) * 6
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        run_threads([lambda alias=alias, user=user: worker(alias, user)
+                     for alias, user in list(aliases.items()) * 6], timeout=120)
         keys = {alias: pools.pool_for(alias).key for alias in aliases}
     assert wrong == []
     shared = {cid: names for cid, names in seen.items() if len(names) > 1}
@@ -156,7 +132,8 @@ def test_no_password_in_logs_at_debug_with_echo(debug_logs, admin, capsys, setti
         connection.close()
         current("logged")
         # Held too long: a leak warning; meanwhile the pool is exhausted.
-        time.sleep(0.6)
+        wait_for(lambda: any("checked out for" in line for line in debug_logs), 10,
+                 "no leak warning for a connection held past leak_warning_after")
 
         def exhausted() -> None:
             with pytest.raises(mysqlpool.PoolTimeout) as raised:
@@ -167,7 +144,7 @@ def test_no_password_in_logs_at_debug_with_echo(debug_logs, admin, capsys, setti
         connection.close()
         # Killed on the server: replaced at the next checkout.
         admin.query(f"KILL {int(first)}")
-        time.sleep(0.2)
+        admin.wait_until_gone({first})
         current("logged")
         connection.close()
         # A thread that ends holding a connection.
@@ -288,11 +265,7 @@ def test_required_tls_is_used_on_every_pooled_connection(tls_server, options):
             connections["tls"].close()
 
     with temporary_alias("tls", **entry, OPTIONS={**options, "pool": {"pool_size": 2}}):
-        threads = [threading.Thread(target=run_in_thread, args=(check,)) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        run_threads([check] * 4)
     assert len(ciphers) == 12
     assert all(ciphers), ciphers
 

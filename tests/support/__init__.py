@@ -1,0 +1,1 @@
+"""Helpers the whole test suite shares: threads, waits, sockets, requests."""
