@@ -11,6 +11,7 @@ import pytest
 from django.db import connections, transaction
 
 from tests.app.models import Item
+from tests.conftest import connection_id
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
@@ -47,9 +48,12 @@ def test_a_transaction_left_open_is_rolled_back_on_return(begin):
 
     # The returned connection itself holds no transaction either.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT @@in_transaction, quantity FROM app_item WHERE id = %s",
-                       [item.pk])
-        assert cursor.fetchone() == (0, 1)
+        # (information_schema rather than MariaDB's @@in_transaction: MySQL has it too.)
+        cursor.execute("SELECT COUNT(*) FROM information_schema.INNODB_TRX "
+                       "WHERE trx_mysql_thread_id = CONNECTION_ID()")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT quantity FROM app_item WHERE id = %s", [item.pk])
+        assert cursor.fetchone()[0] == 1
     connection.close()
 
 
@@ -63,3 +67,20 @@ def test_a_lock_taken_in_an_atomic_block_is_released_when_the_request_ends():
     with transaction.atomic(using="other"):
         row = Item.objects.using("other").select_for_update(nowait=True).get(pk=item.pk)
     assert row.quantity == 2
+
+
+def test_a_transaction_that_only_read_is_rolled_back_on_return(admin):
+    # Its only statement returns rows, whose closing packet PyMySQL does not
+    # read the server status from. Left open, its row lock stays in the pool
+    # (and the next checkout's SET autocommit=1 would commit it).
+    item = Item.objects.create(name="locked")
+    connection = connections["default"]
+    with transaction.atomic():
+        Item.objects.select_for_update().get(pk=item.pk)
+        server_id = connection_id()
+        connection.close()
+    open_transactions = admin.query(
+        "SELECT trx_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = %s",
+        (server_id,),
+    )
+    assert open_transactions == []
