@@ -69,17 +69,19 @@ class HostList:
     """The hosts of one pool, and which of them failed lately."""
 
     def __init__(self, hosts: list[Host], load_balance: str, target: str,
-                 retry_after: float) -> None:
+                 retry_after: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.hosts = hosts
         self.load_balance = load_balance
         self.target = target
         self.retry_after = retry_after
+        # Seconds that only go forward; tests give a clock they move by hand.
+        self._clock = clock
         self._down_until: dict[Host, float] = {}
         self._lock = threading.Lock()
 
     def order(self) -> list[Host]:
         """The hosts to try for one new connection, in order."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             up = [host for host in self.hosts if self._down_until.get(host, 0) <= now]
             down = sorted((host for host in self.hosts if host not in up),
@@ -90,7 +92,7 @@ class HostList:
 
     def mark_down(self, host: Host) -> None:
         with self._lock:
-            self._down_until[host] = time.monotonic() + self.retry_after
+            self._down_until[host] = self._clock() + self.retry_after
 
     def mark_up(self, host: Host) -> None:
         with self._lock:
