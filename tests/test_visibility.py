@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
-import time
 
 import pytest
 from django.conf import settings as django_settings
@@ -16,6 +14,9 @@ from django.db import connections, transaction
 
 import mysqlpool
 from tests.aliases import temporary_alias
+from tests.conftest import connection_id, wait_for
+from tests.support.holding import held
+from tests.support.threads import run_in_thread, run_threads
 from tests.users import OTHER
 
 
@@ -30,35 +31,10 @@ def entry(**pool) -> dict:
         USER=OTHER.user, PASSWORD=OTHER.password, OPTIONS={"pool": pool})
 
 
-def connection_id(alias: str) -> int:
-    with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT CONNECTION_ID()")
-        return cursor.fetchone()[0]
-
-
 def hold(alias: str, count: int, while_held) -> None:
     """``count`` threads hold a connection of ``alias``; call ``while_held()`` then."""
-    holding = threading.Barrier(count + 1, timeout=30)
-    release = threading.Event()
-
-    def holder() -> None:
-        try:
-            connection_id(alias)
-            holding.wait()
-            release.wait(30)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=holder) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    try:
-        holding.wait()
+    with held(alias, count):
         while_held()
-    finally:
-        release.set()
-        for thread in threads:
-            thread.join(30)
 
 
 def test_stats_count_size_checkouts_idle_overflow_and_connects():
@@ -135,31 +111,22 @@ def test_the_stats_command_without_pools():
 def test_a_normal_request_cycle_logs_nothing_at_info(caplog):
     caplog.set_level(logging.INFO, logger="mysqlpool")
     caplog.set_level(logging.WARNING, logger="sqlalchemy")
-    errors = []
 
     def requests() -> None:
-        try:
-            for number in range(10):
-                request_started.send(sender=None)
-                try:
-                    with transaction.atomic(using="quiet"):
-                        with connections["quiet"].cursor() as cursor:
-                            cursor.execute("SELECT %s", [number])
+        for number in range(10):
+            request_started.send(sender=None)
+            try:
+                with transaction.atomic(using="quiet"):
                     with connections["quiet"].cursor() as cursor:
-                        cursor.execute("SET @changed = 1")  # the pool resets this
-                finally:
-                    request_finished.send(sender=None)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
+                        cursor.execute("SELECT %s", [number])
+                with connections["quiet"].cursor() as cursor:
+                    cursor.execute("SET @changed = 1")  # the pool resets this
+            finally:
+                request_finished.send(sender=None)
 
     with temporary_alias("quiet", **entry(pool_size=2, max_overflow=0)):
-        threads = [threading.Thread(target=requests) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        run_threads([requests] * 4)
         assert mysqlpool.stats()["quiet"]["checkouts"] >= 40
-        assert errors == []
         assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []
 
 
@@ -169,25 +136,22 @@ def test_connect_recycle_invalidate_and_timeout_are_logged(caplog, admin):
                                            timeout=0.2)):
         first = connection_id("logged")
         connections["logged"].close()
-        time.sleep(1.1)
-        second = connection_id("logged")  # older than recycle: replaced
+        # Past its lifetime while idle, the housekeeping thread closes it.
+        wait_for(lambda: mysqlpool.stats()["logged"]["lifetime_closed"] == 1, 10,
+                 "the connection was not closed at the end of its lifetime")
+        second = connection_id("logged")
         connections["logged"].close()
         admin.query(f"KILL {int(second)}")
-        time.sleep(0.2)
+        admin.wait_until_gone({second})
         third = connection_id("logged")  # killed: replaced
-        hold_error = []
 
         def while_held() -> None:
-            try:
+            with pytest.raises(mysqlpool.PoolTimeout):
                 connection_id("logged")
-            except mysqlpool.PoolTimeout as exc:
-                hold_error.append(exc)
 
-        thread = threading.Thread(target=while_held)
-        thread.start()
-        thread.join(30)
+        run_in_thread(while_held)
         connections["logged"].close()
-    assert len({first, second, third}) == 3 and hold_error
+    assert len({first, second, third}) == 3
 
     def logged(level: int, text: str) -> bool:
         return any(r.levelno == level and text in r.getMessage() and r.name == "mysqlpool"
