@@ -3,16 +3,15 @@ in-memory reader, Prometheus from prometheus_client's registry."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from django.conf import settings as django_settings
 from django.db import connections
 
 import mysqlpool
 from tests.aliases import temporary_alias
-from tests.conftest import connection_id
+from tests.conftest import connection_id, wait_for
+from tests.support.holding import held
+from tests.support.threads import run_threads
 from tests.users import OTHER
 
 
@@ -26,23 +25,6 @@ def database_access(django_db_blocker):
 def entry(**pool) -> dict:
     return django_settings.SERVER.django(USER=OTHER.user, PASSWORD=OTHER.password,
                                          OPTIONS={"pool": pool})
-
-
-def hold(alias: str, count: int, release: threading.Event) -> list[threading.Thread]:
-    """``count`` threads each holding a connection of ``alias`` until ``release``."""
-    holding = threading.Barrier(count + 1, timeout=30)
-
-    def run() -> None:
-        connection_id(alias)
-        holding.wait()
-        release.wait(30)
-        connections[alias].close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    holding.wait()
-    return threads
 
 
 # ----- OpenTelemetry ----------------------------------------------------------------
@@ -92,9 +74,7 @@ def test_opentelemetry_connection_metrics(otel_reader):
         for _ in range(5):
             connection_id("otel")
             connections["otel"].close()
-        release = threading.Event()
-        threads = hold("otel", 2, release)
-        try:
+        with held("otel", 2):
             points = otel_points(otel_reader, "otel")
             stats = mysqlpool.stats()["otel"]
             assert value(points, "db.client.connection.count", state="used") == 2
@@ -102,37 +82,25 @@ def test_opentelemetry_connection_metrics(otel_reader):
             assert value(points, "db.client.connection.max") == 4
             assert value(points, "db.client.connection.idle.min") == 1
             assert value(points, "db.client.connection.pending_requests") == 0
-        finally:
-            release.set()
-            for thread in threads:
-                thread.join(30)
         # Exhaust the pool (4 slots) and time out once.
-        release = threading.Event()
-        threads = hold("otel", 4, release)
-        try:
-            pending = []
+        with held("otel", 4):
 
-            def waiter() -> None:
+            def wait_in_line() -> None:
                 with pytest.raises(mysqlpool.PoolTimeout):
                     connection_id("otel")
 
-            thread = threading.Thread(target=waiter)
-            thread.start()
-            deadline = time.monotonic() + 5
-            while mysqlpool.stats()["otel"]["waiting"] == 0 and time.monotonic() < deadline:
-                time.sleep(0.001)
-            pending.append(value(otel_points(otel_reader, "otel"),
-                                 "db.client.connection.pending_requests"))
-            thread.join(30)
-            assert pending == [1]
+            def pending_while_waiting() -> float:
+                wait_for(lambda: mysqlpool.stats()["otel"]["waiting"] == 1, 5,
+                         "the checkout never waited")
+                return value(otel_points(otel_reader, "otel"),
+                             "db.client.connection.pending_requests")
+
+            _, pending = run_threads([wait_in_line, pending_while_waiting])
+            assert pending == 1
             points = otel_points(otel_reader, "otel")
             assert value(points, "db.client.connection.timeouts") == 1
             assert value(points, "db.client.connection.count", state="used") == 4
-        finally:
-            release.set()
-            for thread in threads:
-                thread.join(30)
-            connections["otel"].close()
+        connections["otel"].close()
         stats = mysqlpool.stats()["otel"]
         points = otel_points(otel_reader, "otel")
         (_, created), = points["db.client.connection.create_time"]
@@ -158,6 +126,12 @@ def prometheus_samples(alias: str) -> dict[tuple, float]:
     return samples
 
 
+def published(key: tuple, expected: float) -> dict[tuple, float] | None:
+    """The alias "prom"'s samples once ``key`` shows ``expected``, else None."""
+    samples = prometheus_samples("prom")
+    return samples if samples.get(key) == expected else None
+
+
 def test_prometheus_metrics(settings):
     pytest.importorskip("prometheus_client", reason="needs prometheus_client")
     settings.MYSQLPOOL_PROMETHEUS = True
@@ -165,18 +139,13 @@ def test_prometheus_metrics(settings):
         for _ in range(3):
             connection_id("prom")
             connections["prom"].close()
-        release = threading.Event()
-        threads = hold("prom", 2, release)
-        try:
+        with held("prom", 2):
             with pytest.raises(mysqlpool.PoolTimeout):
                 connection_id("prom")
-            time.sleep(1.3)  # a housekeeping round publishes the counts
-            samples = prometheus_samples("prom")
-        finally:
-            release.set()
-            for thread in threads:
-                thread.join(30)
-            connections["prom"].close()
+            # A housekeeping round publishes the counts (every second at most).
+            samples = wait_for(lambda: published(("mysqlpool_timeouts_total", None), 1), 10,
+                               "no housekeeping round published the timeout")
+        connections["prom"].close()
         stats = mysqlpool.stats()["prom"]
     assert samples[("mysqlpool_connections", "used")] == 2
     assert samples[("mysqlpool_connections", "idle")] == 0
@@ -186,10 +155,9 @@ def test_prometheus_metrics(settings):
     assert samples[("mysqlpool_checkouts_total", None)] == 5
     assert samples[("mysqlpool_wait_seconds_count", None)] == 5
     # Gone with its pool: this process reports no connection for the alias.
-    time.sleep(0.1)
-    after = prometheus_samples("prom")
+    after = wait_for(lambda: published(("mysqlpool_max_connections", None), 0), 10,
+                     "the alias's figures stayed after its pool was closed")
     assert after[("mysqlpool_connections", "used")] == 0
-    assert after[("mysqlpool_max_connections", None)] == 0
 
 
 def test_metrics_settings_are_checked(settings):
