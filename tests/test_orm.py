@@ -1,11 +1,13 @@
 """The app behaves as on stock Django: ORM, transactions, locking."""
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from tests.app.models import Item, Note
+from tests.conftest import connection_id, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,10 +75,11 @@ def test_not_null_violation_is_integrity_error():
             cursor.execute("INSERT INTO app_item (name, quantity, created) VALUES (NULL, 1, NOW())")
 
 
-def test_select_for_update_blocks_a_second_thread():
+def test_select_for_update_blocks_a_second_thread(admin):
     item = Item.objects.create(name="locked", quantity=0)
     locked = threading.Event()
     release = threading.Event()
+    waiter_connection: list[int] = []
     order = []
 
     def holder():
@@ -94,21 +97,28 @@ def test_select_for_update_blocks_a_second_thread():
         try:
             locked.wait(10)
             with transaction.atomic():
+                waiter_connection.append(connection_id())
                 row = Item.objects.select_for_update().get(pk=item.pk)
                 order.append(f"waiter sees {row.quantity}")
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
-    for thread in threads:
-        thread.start()
-    locked.wait(10)
-    # The waiter is blocked on the row lock until the holder commits.
-    threads[1].join(0.5)
-    assert threads[1].is_alive()
-    release.set()
-    for thread in threads:
-        thread.join(20)
+    def waiting_for_the_lock() -> bool:
+        return bool(waiter_connection) and admin.query(
+            "SELECT 1 FROM information_schema.INNODB_TRX "
+            "WHERE trx_mysql_thread_id = %s AND trx_state = 'LOCK WAIT'",
+            (waiter_connection[0],)) != []
+
+    with ThreadPoolExecutor(2) as executor:
+        held, waited = executor.submit(holder), executor.submit(waiter)
+        try:
+            # The server itself says the waiter is blocked on the row lock.
+            wait_for(waiting_for_the_lock, 10, "the second thread never waited for the lock")
+            assert order == []
+        finally:
+            release.set()
+        held.result(20)
+        waited.result(20)
     assert order == ["holder commits", "waiter sees 1"]
 
 
