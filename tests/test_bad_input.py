@@ -17,10 +17,11 @@ from django.core.management.base import SystemCheckError
 from django.db.utils import OperationalError
 from sqlalchemy import pool as sa_pool
 
-import mysqlpool
 from mysqlpool import drivers
+from mysqlpool import pool as pools
 from mysqlpool.checks import check_pool_settings
 from tests.aliases import temporary_alias
+from tests.support.holding import hold_concurrently
 from tests.users import OTHER
 
 #: Used as the alias's password wherever the password itself is not the problem.
@@ -65,17 +66,40 @@ def check_messages(alias: str | None = None) -> list[str]:
     ]
 
 
-def first_connection(alias: str = "bad", error=ImproperlyConfigured, **overrides):
-    """Connect a new alias; return the error, and how long it took."""
+def first_connection(alias: str = "bad", error=ImproperlyConfigured, then=None,
+                     **overrides):
+    """Connect a new alias; return the error, and how long it took. A failed
+    connect must leave every slot of the pool free; ``then(connection)``, if
+    given, runs before the alias goes."""
     with temporary_alias(alias, **entry(**overrides)) as connection:
         start = time.monotonic()
         with pytest.raises(error) as raised:
             connection.ensure_connection()
         elapsed = time.monotonic() - start
         assert_no_secret(raised.value)
-        if alias in mysqlpool.stats():
-            assert mysqlpool.stats()[alias]["checked_out"] == 0  # no slot leaked
+        assert_no_slot_leaked(alias)
+        if then is not None:
+            then(connection)
         return raised.value, elapsed
+
+
+def assert_no_slot_leaked(alias: str) -> None:
+    """Every slot of the alias's pool (if it has one) can be taken again: at
+    mysqlpool's gate, which lets checkouts in, and in SQLAlchemy's pool."""
+    pool = pools.pool_for(alias)
+    if pool is None:
+        return
+    assert pool.checked_out() == 0
+    if pool.gate is None:
+        return
+    taken = 0
+    try:
+        while pool.gate.try_enter():
+            taken += 1
+    finally:
+        for _ in range(taken):
+            pool.gate.leave()
+    assert taken == pool.config.pool_size + pool.config.max_overflow, "a slot leaked"
 
 
 # ----- settings ------------------------------------------------------------------
@@ -319,8 +343,20 @@ def test_good_settings_pass_the_check():
 # ----- conditions on first connection ----------------------------------------------
 
 
+def hold_the_whole_pool_with_the_right_password(connection) -> None:
+    # The password is not part of the pool: the same pool, every one of its
+    # connections at once.
+    pool = pools.pool_for(connection.alias)
+    connection.settings_dict["PASSWORD"] = SECRET
+    capacity = pool.config.pool_size + pool.config.max_overflow
+    ids = hold_concurrently(connection.alias, capacity, timeout=30)
+    assert len(set(ids)) == capacity
+    assert pools.pool_for(connection.alias) is pool
+
+
 def test_wrong_password():
-    error, _ = first_connection(error=OperationalError, PASSWORD=WRONG)
+    error, _ = first_connection(error=OperationalError, PASSWORD=WRONG,
+                                then=hold_the_whole_pool_with_the_right_password)
     assert type(error) is OperationalError  # Django's, whatever the driver
     assert_clear(str(error), "Access denied for user", OTHER.user)
     assert check_messages() == []  # a settings check can't know this one
