@@ -63,10 +63,11 @@ def test_sync_workers(services, database):
 def test_gthread_and_gevent(services, database):
     """gthread (32 threads) and gevent on PyMySQL, served side by side and
     measured in turns (the machine's load shifts): 0 errors, at most pool_size
-    server connections each, and gevent at least 0.8 × gthread's req/s (best
-    of three turns each). With mysqlclient also installed and MYSQLPOOL_DRIVER
-    unset, a gevent worker detects PyMySQL and is as fast: a driver that blocks
-    the hub could not pass 1 / 0.02 s = 50 req/s."""
+    server connections each, and each worker running several queries at once.
+    With mysqlclient also installed and MYSQLPOOL_DRIVER unset, a gevent worker
+    detects PyMySQL and runs them concurrently too: a driver that blocks the
+    hub would run one at a time. Their req/s are recorded (speed is the
+    benchmark's to show)."""
     cases = {
         "gthread": (["-k", "gthread", "--threads", "32"], "pymysql"),
         "gevent": (["-k", "gevent", "--worker-connections", "100"], "pymysql"),
@@ -91,12 +92,15 @@ def test_gthread_and_gevent(services, database):
     for name, load in best.items():
         record(f"gunicorn {name} (pymysql): {load.rps:.0f} req/s (best of 3 × 2 s), "
                f"{load.errors} errors, peak {load.peak_connections} server connections")
+    # One worker process each: queries overlapping in it mean it served
+    # requests concurrently (a driver that blocked the hub could not).
+    at_once = {name: get_json(server.url + "/whoami/")["most_queries_at_once"]
+               for name, server in servers.items()}
     for server in servers.values():
         server.stop()
         assert_quiet(server)
-    gthread = best["gthread"].rps
-    for name in cases:
-        assert best[name].rps >= 0.8 * gthread, (name, best[name].rps, gthread)
+    record(f"gunicorn, most queries at once in the one worker: {at_once}")
+    assert all(count >= 2 for count in at_once.values()), at_once
 
 
 @pytest.mark.parametrize("worker", ["sync", "gthread"])

@@ -42,6 +42,9 @@ import mysqlpool  # noqa: E402
 
 errors, done, gaps = [], [0], [0.0]
 running = [True]
+#: Queries under way now, and the most at once: more than one means green
+#: threads ran queries concurrently (a driver that blocked the hub could not).
+in_flight = [0, 0]
 
 
 def ticker():
@@ -57,8 +60,13 @@ def requests():
     for _ in range(5):
         request_started.send(sender=None)
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT SLEEP(0.02)")
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT SLEEP(0.02)")
+            finally:
+                in_flight[0] -= 1
             done[0] += 1
         except Exception as exc:  # noqa: BLE001 - counted and shown
             errors.append(repr(exc)[:300])
@@ -74,5 +82,6 @@ running[0] = False
 join([tick])
 print(json.dumps({
     "driver": connection.driver.name, "done": done[0], "errors": errors,
-    "elapsed": elapsed, "max_gap": gaps[0], "stats": mysqlpool.stats()["default"],
+    "elapsed": elapsed, "max_gap": gaps[0], "most_at_once": in_flight[1],
+    "stats": mysqlpool.stats()["default"],
 }))

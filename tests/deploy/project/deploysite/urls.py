@@ -1,5 +1,6 @@
 import json
 import os
+import threading
 
 from django.db import connection
 from django.http import HttpResponse
@@ -7,11 +8,24 @@ from django.urls import path
 
 from deploysite.models import Item
 
+#: Queries of the sleep view under way in this process now, and the most at once:
+#: more than one means the worker served requests concurrently (a driver that
+#: blocked gevent's hub would run them one at a time).
+_in_flight = [0, 0]
+_in_flight_lock = threading.Lock()
+
 
 def sleep(request):
-    """Holds its connection for a 20 ms query, as the issue's view does."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT SLEEP(0.02)")
+    """Holds its connection for a 20 ms query."""
+    with _in_flight_lock:
+        _in_flight[0] += 1
+        _in_flight[1] = max(_in_flight)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT SLEEP(0.02)")
+    finally:
+        with _in_flight_lock:
+            _in_flight[0] -= 1
     return HttpResponse("ok")
 
 
@@ -24,6 +38,7 @@ def whoami(request):
     return HttpResponse(json.dumps({
         "pid": os.getpid(), "connection_id": connection_id,
         "driver": driver.name if driver is not None else None,
+        "most_queries_at_once": _in_flight[1],
     }), content_type="application/json")
 
 
