@@ -4,7 +4,6 @@ import asyncio
 import gc
 import multiprocessing
 import os
-import threading
 
 import pytest
 from django.db import connections
@@ -12,6 +11,7 @@ from django.db import connections
 import mysqlpool
 from tests.app.models import Item
 from tests.conftest import connection_id
+from tests.support.threads import run_in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -30,12 +30,9 @@ def test_auto_close_db_returns_every_alias_after_return():
         during.update(default=checked_out("default"), other=checked_out("other"))
         return "done"
 
-    result = []
-    thread = threading.Thread(target=lambda: result.append(work()))
     before = {alias: checked_out(alias) for alias in ("default", "other")}
-    thread.start()
-    thread.join(30)
-    assert result == ["done"]
+    # The thread's connections are left as the decorator leaves them.
+    assert run_in_thread(work, return_connections=False) == "done"
     assert during == {"default": before["default"] + 1, "other": before["other"] + 1}
     assert {alias: checked_out(alias) for alias in ("default", "other")} == before
 
@@ -46,19 +43,9 @@ def test_auto_close_db_returns_connections_when_the_function_raises():
         Item.objects.count()
         raise ValueError("boom")
 
-    errors = []
-
-    def run():
-        try:
-            work()
-        except ValueError as exc:
-            errors.append(exc)
-
     before = checked_out("default")
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(30)
-    assert len(errors) == 1
+    with pytest.raises(ValueError, match="boom"):
+        run_in_thread(work, return_connections=False)
     assert checked_out("default") == before
 
 
@@ -198,10 +185,7 @@ def test_a_child_never_uses_a_connection_its_parent_held_in_a_retired_pool(
         # Another thread connects with changed settings: a new pool for the
         # alias, and the one holding our connection is retired.
         settings.MYSQLPOOL_ARGUMENTS = {"recycle": 3600}
-        thread = threading.Thread(target=lambda: (connection_id("default"),
-                                                  connections["default"].close()))
-        thread.start()
-        thread.join(30)
+        run_in_thread(connection_id, "default")
     assert _fork_and_report_connection_id() != held_id
     # The parent still has its connection, untouched by the child.
     assert connection_id("default") == held_id
@@ -240,9 +224,7 @@ def test_auto_close_db_returns_a_generators_connections_after_it_ends(kind):
         names.extend(consume())
         after.append(checked_out("default"))  # still in the thread that used it
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(30)
+    run_in_thread(run, return_connections=False)
     # The body ran with its connection checked out (the decorator returned it
     # only when the generator was done), and it went back as soon as it was.
     assert sorted(names) == ["g0", "g1", "g2"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import DatabaseError, ProgrammingError, connections
@@ -17,14 +18,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def pool_stats(alias: str = "default") -> dict:
     return mysqlpool.stats()[alias]
-
-
-def in_another_thread(func):
-    result = []
-    thread = threading.Thread(target=lambda: result.append(func()))
-    thread.start()
-    thread.join(30)
-    return result[0]
 
 
 # ----- cursors kept past close() -------------------------------------------------
@@ -48,9 +41,8 @@ def test_a_cursor_kept_past_close_does_not_run_sql_on_the_returned_connection(st
         connections["default"].close()
         return held_id
 
-    thread_ids = []
-    thread = threading.Thread(target=lambda: thread_ids.append(hold()))
-    thread.start()
+    executor = ThreadPoolExecutor(1)
+    held = executor.submit(hold)
     try:
         assert holder.wait(30)
         with pytest.raises(ProgrammingError, match="returned to its pool"):
@@ -62,8 +54,8 @@ def test_a_cursor_kept_past_close_does_not_run_sql_on_the_returned_connection(st
                 cursor.callproc("no_such_procedure")
     finally:
         release.set()
-        thread.join(30)
-    assert thread_ids == [returned_id], "the other thread had the same connection"
+        executor.shutdown()
+    assert held.result(30) == returned_id, "the other thread had the same connection"
 
 
 def test_a_new_cursor_after_close_works():

@@ -21,11 +21,13 @@ class ThreadFailed(AssertionError):
     """One or more threads raised, or did not end in time."""
 
 
-def run_threads(targets: Sequence[Callable[[], T]], timeout: float = 60) -> list[T]:
+def run_threads(targets: Sequence[Callable[[], T]], timeout: float = 60, *,
+                return_connections: bool = True) -> list[T]:
     """Run each target in a thread of its own, all at once; return their
     results in the targets' order. Raises ThreadFailed, listing every error,
     when any target raised or any thread is still running after ``timeout``
-    seconds (the errors of the others are kept as its notes)."""
+    seconds. ``return_connections=False`` leaves the threads' Django
+    connections as the targets left them (for tests of what returns them)."""
     results: list[Any] = [None] * len(targets)
     errors: list[tuple[int, BaseException]] = []
     lock = threading.Lock()
@@ -37,7 +39,8 @@ def run_threads(targets: Sequence[Callable[[], T]], timeout: float = 60) -> list
             with lock:
                 errors.append((index, exc))
         finally:
-            connections.close_all()
+            if return_connections:
+                connections.close_all()
 
     threads = [threading.Thread(target=run, args=(index, target), name=f"test-worker-{index}")
                for index, target in enumerate(targets)]
@@ -58,11 +61,13 @@ def run_threads(targets: Sequence[Callable[[], T]], timeout: float = 60) -> list
     return results
 
 
-def run_in_thread(target: Callable[..., T], *args: Any, timeout: float = 60) -> T:
+def run_in_thread(target: Callable[..., T], *args: Any, timeout: float = 60,
+                  return_connections: bool = True) -> T:
     """Run ``target(*args)`` in a thread of its own (its own Django
     connections) and wait for it; what it raised is raised here."""
     try:
-        return run_threads([lambda: target(*args)], timeout)[0]
+        return run_threads([lambda: target(*args)], timeout,
+                           return_connections=return_connections)[0]
     except ThreadFailed as failure:
         if failure.__cause__ is not None:
             raise failure.__cause__ from None
