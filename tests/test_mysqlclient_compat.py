@@ -1,21 +1,33 @@
-"""The raw connection and cursor mysqlpool hands out, compared with mysqlclient's.
+"""The raw connection and cursor mysqlpool hands out, compared with stock Django's.
 
 Needs mysqlclient installed next to the driver under test (``tox -e
-compat-pymysql`` and friends; skipped otherwise). The reference is a mysqlclient
-connection made by mysqlpool's mysqlclient adapter from the same settings;
-both run the same probes against the same server. Three tables:
+compat-pymysql`` and friends; skipped otherwise). The reference is what stock
+Django's MySQL backend opens for the same DATABASES entry: the bare ``MySQLdb``
+module, called by ``django.db.backends.mysql``'s own ``get_new_connection()``
+with its own ``get_connection_params()`` (Django's ``conv``, charset utf8mb4,
+client_flag FOUND_ROWS, the entry's OPTIONS). Never mysqlpool's mysqlclient
+adapter: with MYSQLPOOL_DRIVER=mysqlclient that adapter is what is under test.
+Both sides run the same probes against the same server. Three tables:
 
 - every public name of mysqlclient's ``Connection`` and ``Cursor``, called where
   it is safe: the same, or as listed in ``DIFFERS`` / ``UNSUPPORTED`` (the
   README's "Compatibility with mysqlclient" table);
 - a value of each MySQL type, inserted and read back;
 - exceptions for server errors: class and ``args``.
+
+Every probe is written to give a value on the reference, or one of mysqlclient's
+DB-API errors. Errors are compared by their PEP 249 class (the name Django's
+wrapper gives them), ``args`` and message. Anything else raised on the reference
+(NameError, TypeError, ...) means the probe itself is broken: the test fails
+saying so, rather than counting the two sides raising it alike as agreement.
 """
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import importlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -48,23 +60,63 @@ UNSUPPORTED = {
 #: Names the walk checks only for presence (calling them is not safe here).
 NOT_CALLED = {"shutdown"}  # stops the server (on mysql-connector: closes the socket)
 
-# ----- fixtures -------------------------------------------------------------------------
+# ----- the two sides ---------------------------------------------------------------------
+
+#: PEP 249's exception classes, most specific first (each of the first seven is
+#: a DatabaseError, and every one but Warning an Error). Django's wrapper
+#: re-raises each as its own class of the same name.
+DBAPI_CLASSES = ("NotSupportedError", "DataError", "OperationalError", "IntegrityError",
+                 "InternalError", "ProgrammingError", "InterfaceError", "DatabaseError",
+                 "Error", "Warning")
+
+
+class BrokenProbe(AssertionError):
+    """The reference raised something other than a DB-API error: the probe is wrong."""
+
+
+def dbapi_class(exc: BaseException, module: Any) -> str | None:
+    """The name of the PEP 249 class of ``module`` that ``exc`` is, or None."""
+    for name in DBAPI_CLASSES:
+        if isinstance(exc, getattr(module, name)):
+            return name
+    return None
 
 
 class Side:
-    """One driver's raw connection, with what the probes need."""
+    """One side of the comparison: how it opens a raw connection, and the DB-API
+    module whose exception classes it raises."""
 
-    def __init__(self, driver: Any, params: dict) -> None:
-        self.driver = driver
-        self.module = driver.dbapi
-        self.params = params
-        self._connect = driver.creator(params)
+    def __init__(self, name: str, module: Any, params: dict,
+                 open_connection: Callable[[], Any], *, is_reference: bool) -> None:
+        self.name = name
+        self.module = module
+        self.params = params  # change_user() logs in again with them
+        self._open_connection = open_connection
+        self.is_reference = is_reference
         self.opened: list = []
 
     def connect(self) -> Any:
-        conn = self._connect()
+        conn = self._open_connection()
         self.opened.append(conn)
         return conn
+
+    def outcome(self, probe: Callable[[Any], Any], conn: Any, what: str) -> tuple:
+        """``("returned", value)``, or ``("raised", PEP 249 class, args, message)``.
+
+        On the reference, any other exception raises BrokenProbe. On the side
+        under test it is an outcome of its own, which no reference outcome equals.
+        """
+        try:
+            return "returned", probe(conn)
+        except Exception as exc:
+            name = dbapi_class(exc, self.module)
+            if name is not None:
+                return "raised", name, exc.args, str(exc)
+            if self.is_reference:
+                raise BrokenProbe(
+                    f"{what}: the probe raised {type(exc).__name__}: {exc} on {self.name}, "
+                    "which is no DB-API error; the probe itself is broken") from exc
+            return "raised outside DB-API", type(exc).__name__, str(exc)
 
     def close(self) -> None:
         for conn in self.opened:
@@ -75,18 +127,48 @@ class Side:
         self.opened.clear()
 
 
+def stock_django_side(wrapper: Any) -> Side:
+    """What stock Django's MySQL backend opens for ``wrapper``'s DATABASES entry."""
+    stock = importlib.import_module("django.db.backends.mysql.base")
+    # Django's backend runs on whatever "MySQLdb" was at its import; after
+    # pymysql.install_as_MySQLdb() that would be PyMySQL, not the reference.
+    assert stock.Database is MySQLdb, (
+        f"django.db.backends.mysql runs on {stock.Database.__name__}, not mysqlclient")
+    # OPTIONS["pool"] is mysqlpool's own; every other option goes to
+    # MySQLdb.connect() as stock Django passes it.
+    options = {k: v for k, v in wrapper.settings_dict["OPTIONS"].items() if k != "pool"}
+    settings_dict = {**wrapper.settings_dict, "ENGINE": "django.db.backends.mysql",
+                     "OPTIONS": options}
+    stock_wrapper = stock.DatabaseWrapper(settings_dict, alias=f"{wrapper.alias}-stock")
+    params = stock_wrapper.get_connection_params()
+    return Side("stock Django on mysqlclient", MySQLdb, params,
+                lambda: stock_wrapper.get_new_connection(params), is_reference=True)
+
+
+def pooled_side(wrapper: Any) -> Side:
+    """A raw connection of the driver under test, opened as mysqlpool's pool opens them."""
+    driver = wrapper.driver
+    params = wrapper.get_connection_params()
+    return Side(driver.name, driver.dbapi, params, driver.creator(params), is_reference=False)
+
+
 @pytest.fixture
 def sides():
-    from mysqlpool.drivers import DRIVERS
-
-    params = connection.get_connection_params()
-    reference = DRIVERS["mysqlclient"].load()
-    ref_params = {**connection.django_connection_params(), "conv": reference.conversions}
-    ref_params.pop("pool", None)
-    pair = Side(reference, ref_params), Side(connection.driver, params)
+    pair = stock_django_side(connection), pooled_side(connection)
     yield pair
     for side in pair:
         side.close()
+
+
+def test_the_reference_is_stock_django_on_mysqlclient(sides):
+    reference, _ = sides
+    stock = importlib.import_module("django.db.backends.mysql.base")
+    conn = reference.connect()
+    assert type(conn) is MySQLdb.connections.Connection
+    assert reference.params["conv"] is stock.django_conversions
+    assert reference.params["charset"] == "utf8mb4"
+    assert reference.params["client_flag"] == MySQLdb.constants.CLIENT.FOUND_ROWS
+    assert conn.character_set_name() == "utf8mb4"
 
 
 def test_pool_hands_out_the_class_tested(sides):
@@ -116,11 +198,21 @@ def prepared(side: Side) -> Any:
 
 
 def after_error(conn, what):
+    """``what(conn)`` right after a statement the server refused."""
     try:
         rows(conn, "SELEC 1")
-    except Exception:
-        pass
-    return what(conn)
+    except conn.ProgrammingError:
+        return what(conn)
+    raise AssertionError("SELEC 1 did not fail")
+
+
+def begin_then_rollback(conn):
+    """On an autocommit connection, a row inserted after begin() and rolled
+    back is gone only if begin() opened a transaction. (Not MariaDB's
+    @@in_transaction: MySQL has no such variable.)"""
+    conn.autocommit(True)
+    return (conn.begin(), rows(conn, "INSERT INTO t (v) VALUES (99)"), conn.rollback(),
+            rows(conn, "SELECT COUNT(*) FROM t WHERE v = 99"))
 
 
 VALUES = ["a'b", b"x\0y", 5, -1.5, decimal.Decimal("1.50"), None, True,
@@ -162,7 +254,7 @@ CONNECTION_PROBES: dict[str, Any] = {
     "affected_rows": lambda conn: statement_outcome(conn, "affected_rows"),
     "autocommit": lambda conn: (conn.autocommit(True), conn.get_autocommit(),
                                 conn.autocommit(False), conn.get_autocommit()),
-    "begin": lambda conn: (conn.begin(), rows(conn, "SELECT @@in_transaction")),
+    "begin": begin_then_rollback,
     "change_user": None,  # by side, below
     "character_set_name": lambda conn: conn.character_set_name(),
     "client_flag": lambda conn: type(conn.client_flag),
@@ -295,17 +387,9 @@ def public_names(obj) -> list[str]:
     return sorted(name for name in dir(obj) if not name.startswith("_"))
 
 
-def outcome(probe, conn) -> tuple[str, Any]:
-    try:
-        return "value", probe(conn)
-    except Exception as exc:
-        return "raised", (type(exc).__name__, exc.args)
-
-
 def walk(sides, names, probes_for) -> dict[str, str]:
     """name -> 'same' / 'differs' / 'unsupported' for the driver under test."""
-    reference, tested = sides
-    driver = tested.driver.name
+    _, tested = sides
     found = {}
     for name in names:
         if name in NOT_CALLED:
@@ -318,18 +402,17 @@ def walk(sides, names, probes_for) -> dict[str, str]:
             conn = prepared(side)
             probe = probes_for(side).get(name)
             assert probe is not None, f"no probe for mysqlclient's {name}"
-            got.append(outcome(probe, conn))
+            got.append(side.outcome(probe, conn, name))
             side.close()
-        (_, expected), (kind, value) = got
-        if got[0] == got[1]:
+        expected, outcome = got
+        if outcome == expected:
             found[name] = "same"
-        elif kind == "raised" and value[0] == "NotSupportedError":
-            message = value[1][0]
-            assert name in message and tested.driver.name in message.replace("PyMySQL", "pymysql")
+        elif outcome[:2] == ("raised", "NotSupportedError"):
+            message = outcome[2][0]
+            assert name in message and tested.name in message.replace("PyMySQL", "pymysql")
             found[name] = "unsupported"
         else:
-            found[name] = f"differs: {got[0]!r} != {got[1]!r}"
-    del reference, driver
+            found[name] = f"differs: {expected!r} != {outcome!r}"
     return found
 
 
@@ -363,25 +446,21 @@ def connection_probes(side: Side) -> dict[str, Any]:
 
 
 def test_connection_api(sides):
-    conn = MySQLdb.connect(**_plain(sides[0].params))
-    names = public_names(conn)
-    conn.close()
+    reference, tested = sides
+    names = public_names(reference.connect())
+    reference.close()
     found = walk(sides, names, connection_probes)
-    report(sides[1].driver.name, "Connection", found)
-    check(found, sides[1].driver.name)
+    report(tested.name, "Connection", found)
+    check(found, tested.name)
 
 
 def test_cursor_api(sides):
-    conn = MySQLdb.connect(**_plain(sides[0].params))
-    names = public_names(conn.cursor())
-    conn.close()
+    reference, tested = sides
+    names = public_names(reference.connect().cursor())
+    reference.close()
     found = walk(sides, names, lambda side: CURSOR_PROBES)
-    report(sides[1].driver.name, "Cursor", found)
-    check(found, sides[1].driver.name)
-
-
-def _plain(params: dict) -> dict:
-    return {k: v for k, v in params.items() if k not in ("conv", "client_flag")}
+    report(tested.name, "Cursor", found)
+    check(found, tested.name)
 
 
 def report(driver: str, what: str, found: dict[str, str]) -> None:
@@ -415,15 +494,28 @@ TYPES = [
     ("GEOMETRY", "ST_GeomFromText('POINT(1 1)')"), ("INET6", "'::1'"), ("UUID", "UUID()"),
 ]
 
+#: Column types of MariaDB's own, and the release that added them.
+MARIADB_ONLY = {"INET6": (10, 5), "UUID": (10, 7)}
+
+#: Values stock Django cannot read: its TIME converter (typecast_time) makes a
+#: datetime.time, which holds 00:00:00 to 23:59:59 only. mysqlpool must fail
+#: the same way.
+STOCK_DJANGO_CANNOT_READ = {
+    ("TIME", "'-01:02:03'"): (ValueError, "hour must be in 0..23"),
+    ("TIME", "'838:59:59'"): (ValueError, "hour must be in 0..23"),
+}
+
+
+def skip_unless_the_server_has(column: str) -> None:
+    added = MARIADB_ONLY.get(column)
+    if added is not None and not (connection.mysql_is_mariadb
+                                  and connection.mysql_version >= added):
+        pytest.skip(f"{column} columns are MariaDB's, from {added[0]}.{added[1]}")
+
 
 def round_trip(conn, column: str, literal: str) -> tuple:
-    try:
-        return _round_trip(conn, column, literal)
-    except Exception as exc:
-        return ("raised", type(exc).__name__, str(exc))
-
-
-def _round_trip(conn, column: str, literal: str) -> tuple:
+    """The value of ``literal`` read from a ``column``, and the same value read
+    again after writing it back through a parameter, as code would."""
     cursor = conn.cursor()
     cursor.execute("SET SESSION sql_mode = ''")  # zero dates allowed
     cursor.execute(f"CREATE TEMPORARY TABLE v (c {column})")
@@ -431,7 +523,6 @@ def _round_trip(conn, column: str, literal: str) -> tuple:
     cursor.execute("SELECT c FROM v")
     (value,) = cursor.fetchone()
     cursor.execute("DELETE FROM v")
-    # The value back through a parameter, as code would write it.
     cursor.execute("INSERT INTO v VALUES (%s)", (value,))
     cursor.execute("SELECT c FROM v")
     (again,) = cursor.fetchone()
@@ -439,61 +530,95 @@ def _round_trip(conn, column: str, literal: str) -> tuple:
     return value, again
 
 
+def typed(values: tuple) -> list[tuple[type, Any]]:
+    # 1 == 1.0 == True == Decimal(1): the type is part of the value here.
+    return [(type(value), value) for value in values]
+
+
 @pytest.mark.parametrize(("column", "literal"), TYPES, ids=[f"{c} {v}" for c, v in TYPES])
 def test_values(sides, column, literal):
-    reference, tested = sides
+    skip_unless_the_server_has(column)
     if column == "UUID":
         pytest.skip("a new UUID each time; type compared in test_value_types")
-    expected = round_trip(reference.connect(), column, literal)
-    got = round_trip(tested.connect(), column, literal)
-    assert [(type(v), v) for v in got] == [(type(v), v) for v in expected]
+    cannot_read = STOCK_DJANGO_CANNOT_READ.get((column, literal))
+    if cannot_read is not None:
+        error, message = cannot_read
+        for side in sides:
+            with pytest.raises(error) as caught:
+                round_trip(side.connect(), column, literal)
+            assert str(caught.value) == message, side.name
+        return
+    reference, tested = sides
+    what = f"{column} {literal}"
+    expected = reference.outcome(lambda conn: round_trip(conn, column, literal),
+                                 reference.connect(), what)
+    assert expected[0] == "returned", f"stock Django cannot round-trip {what}: {expected}"
+    got = tested.outcome(lambda conn: round_trip(conn, column, literal), tested.connect(), what)
+    assert got[0] == "returned", f"{tested.name}: {got}"
+    assert typed(got[1]) == typed(expected[1])
 
 
 def test_value_types(sides):
+    skip_unless_the_server_has("UUID")
     reference, tested = sides
-    expected = type(round_trip(reference.connect(), "UUID", "UUID()")[0])
-    assert type(round_trip(tested.connect(), "UUID", "UUID()")[0]) is expected
+    expected = round_trip(reference.connect(), "UUID", "UUID()")
+    got = round_trip(tested.connect(), "UUID", "UUID()")
+    assert [type(value) for value in got] == [type(value) for value in expected]
 
 
 # ----- exceptions ------------------------------------------------------------------------
 
+#: (statement, parameters, the PEP 249 class mysqlclient raises, the error code).
+#: The codes are the same on MariaDB and MySQL; the messages are compared
+#: between the two sides only.
 ERRORS = [
-    ("SELEC 1", None),  # 1064 parse error: ProgrammingError
-    ("SELECT * FROM no_such_table", None),  # 1146
-    ("INSERT INTO e (id) VALUES (1), (1)", None),  # 1062 duplicate: IntegrityError
-    ("INSERT INTO e (id, small) VALUES (2, 1000)", None),  # 1264 out of range: DataError
-    ("INSERT INTO e (id, n) VALUES (3, NULL)", None),  # 1048: IntegrityError
-    ("INSERT INTO e (id, s) VALUES (4, 'too long')", None),  # 1406: DataError
-    ("INSERT INTO e (id, small) VALUES (5, 'x')", None),  # 1366: OperationalError
-    ("SELECT no_such_column FROM e", None),  # 1054: OperationalError
-    ("SELECT 18446744073709551615 + 1", None),  # 1690: OperationalError
-    ("SELECT %s", ()),  # not enough parameters: ProgrammingError
-    ("SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'custom'", None),  # 1644
-    ("KILL 999999999", None),  # 1094 unknown thread
-    ("CREATE TEMPORARY TABLE e (id INT)", None),  # 1050 exists
-    ("SELECT GET_LOCK('x', 1), RELEASE_LOCK('x'), 1 FROM e WHERE id = 'a' + 0", None),
+    ("SELEC 1", None, "ProgrammingError", 1064),  # parse error
+    ("SELECT * FROM no_such_table", None, "ProgrammingError", 1146),
+    ("INSERT INTO e (id) VALUES (1), (1)", None, "IntegrityError", 1062),  # duplicate
+    ("INSERT INTO e (id, small) VALUES (2, 1000)", None, "DataError", 1264),  # out of range
+    ("INSERT INTO e (id, n) VALUES (3, NULL)", None, "IntegrityError", 1048),
+    ("INSERT INTO e (id, s) VALUES (4, 'too long')", None, "DataError", 1406),
+    ("INSERT INTO e (id, small) VALUES (5, 'x')", None, "OperationalError", 1366),
+    ("INSERT INTO e (id, small) VALUES (6, '1x')", None, "DataError", 1265),  # truncated
+    ("SELECT no_such_column FROM e", None, "OperationalError", 1054),
+    ("SELECT 18446744073709551615 + 1", None, "OperationalError", 1690),
+    ("SELECT %s", (), "ProgrammingError", None),  # too few parameters: no server code
+    ("SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'custom'", None, "OperationalError", 1644),
+    ("KILL 999999999", None, "OperationalError", 1094),  # unknown thread
+    ("CREATE TEMPORARY TABLE e (id INT)", None, "OperationalError", 1050),  # exists
+    ("SELECT id FROM e WHERE id IN (SELECT id FROM e LIMIT 1)", None,
+     "NotSupportedError", 1235),
 ]
 
 
-def raised(conn, sql, args):
+def with_error_table(conn):
+    """``conn`` in strict mode, with the table the statements of ERRORS use."""
     cursor = conn.cursor()
     cursor.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES'")
-    cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS e (id INT PRIMARY KEY, "
+    cursor.execute("CREATE TEMPORARY TABLE e (id INT PRIMARY KEY, "
                    "small TINYINT, n INT NOT NULL DEFAULT 0, s VARCHAR(3))")
-    cursor.execute("INSERT IGNORE INTO e (id) VALUES (1)")
-    try:
-        cursor.execute(sql, args)
-    except Exception as exc:
-        return type(exc).__name__, exc.args, str(exc), isinstance(exc, type(conn).Error)
-    return None
+    cursor.execute("INSERT INTO e (id) VALUES (1)")
+    cursor.close()
+    return conn
 
 
-@pytest.mark.parametrize(("sql", "args"), ERRORS, ids=[sql[:40] for sql, _ in ERRORS])
-def test_exceptions(sides, sql, args):
+def error_code(outcome: tuple) -> int | None:
+    args = outcome[2]
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+@pytest.mark.parametrize(("sql", "args", "dbapi_class", "code"), ERRORS,
+                         ids=[row[0][:40] for row in ERRORS])
+def test_exceptions(sides, sql, args, dbapi_class, code):
     reference, tested = sides
-    expected = raised(reference.connect(), sql, args)
-    got = raised(tested.connect(), sql, args)
-    assert got == expected
+
+    def execute(conn):
+        return conn.cursor().execute(sql, args)
+
+    expected = reference.outcome(execute, with_error_table(reference.connect()), sql)
+    assert expected[:2] == ("raised", dbapi_class) and error_code(expected) == code, (
+        f"ERRORS says mysqlclient raises {dbapi_class} {code} here, it gave {expected}")
+    assert tested.outcome(execute, with_error_table(tested.connect()), sql) == expected
 
 
 def test_exceptions_through_django(sides):
