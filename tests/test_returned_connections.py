@@ -8,10 +8,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.conf import settings
 from django.db import DatabaseError, ProgrammingError, connections
 
 import mysqlpool
+from tests.aliases import temporary_alias
 from tests.conftest import connection_id
+from tests.users import OTHER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,22 +26,41 @@ def pool_stats(alias: str = "default") -> dict:
 # ----- cursors kept past close() -------------------------------------------------
 
 
+def run_stale(cursor, statement: str) -> None:
+    if statement == "execute":
+        cursor.execute("SET @mysqlpool_stale = 1")
+    elif statement == "executemany":
+        cursor.executemany("SELECT %s", [(1,), (2,)])
+    else:
+        cursor.callproc("no_such_procedure")
+
+
+@pytest.fixture
+def single(django_db_blocker):
+    """An alias whose pool has one connection: whoever uses it next has the
+    very connection the last user returned."""
+    entry = settings.SERVER.django(USER=OTHER.user, PASSWORD=OTHER.password,
+                                   OPTIONS={"pool": {"pool_size": 1, "max_overflow": 0}})
+    with django_db_blocker.unblock(), temporary_alias("single", **entry) as connection:
+        yield connection
+
+
 @pytest.mark.parametrize("statement", ["execute", "executemany", "callproc"])
-def test_a_cursor_kept_past_close_does_not_run_sql_on_the_returned_connection(statement):
-    connection = connections["default"]
-    cursor = connection.cursor()
+def test_a_cursor_kept_past_close_does_not_run_sql_on_the_returned_connection(
+        statement, single):
+    cursor = single.cursor()
     cursor.execute("SELECT CONNECTION_ID()")
     (returned_id,) = cursor.fetchone()
-    connection.close()
+    single.close()
     # Another thread now holds the physical connection this cursor was on.
     holder = threading.Event()
     release = threading.Event()
 
     def hold():
-        held_id = connection_id()
+        held_id = connection_id("single")
         holder.set()
         release.wait(30)
-        connections["default"].close()
+        connections["single"].close()
         return held_id
 
     executor = ThreadPoolExecutor(1)
@@ -46,16 +68,26 @@ def test_a_cursor_kept_past_close_does_not_run_sql_on_the_returned_connection(st
     try:
         assert holder.wait(30)
         with pytest.raises(ProgrammingError, match="returned to its pool"):
-            if statement == "execute":
-                cursor.execute("SET @mysqlpool_stale = 1")
-            elif statement == "executemany":
-                cursor.executemany("SELECT %s", [(1,), (2,)])
-            else:
-                cursor.callproc("no_such_procedure")
+            run_stale(cursor, statement)
     finally:
         release.set()
         executor.shutdown()
     assert held.result(30) == returned_id, "the other thread had the same connection"
+
+
+@pytest.mark.parametrize("statement", ["execute", "executemany", "callproc"])
+def test_a_cursor_kept_past_close_is_refused_when_its_wrapper_connects_again(
+        statement, single):
+    # The wrapper takes back the connection it parked: the same physical
+    # connection, a new use; the old use's cursor stays closed.
+    cursor = single.cursor()
+    cursor.execute("SELECT CONNECTION_ID()")
+    (returned_id,) = cursor.fetchone()
+    single.close()
+    assert connection_id("single") == returned_id
+    with pytest.raises(ProgrammingError, match="returned to its pool"):
+        run_stale(cursor, statement)
+    single.close()
 
 
 def test_a_new_cursor_after_close_works():

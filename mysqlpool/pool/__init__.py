@@ -1,7 +1,9 @@
 """Connection pools: one SQLAlchemy pool per alias and connection parameters.
 
 - ``base``: the pool of one alias (checkout, lifetime, failover, new connections);
-- ``checkout``: one checkout and its return policy;
+- ``checkout``: one connection out of SQLAlchemy's pool: its uses, parking
+  between them, and its return policy;
+- ``slot``: what is known of one physical connection (lifetime, session);
 - ``liveness``: whether an idle connection can be handed out;
 - ``watchdog``: the bound on a liveness ping (``ping_timeout``);
 - ``gate``: fair waiting when the pool is full;
@@ -14,7 +16,7 @@
 """
 
 from .base import ConnectionPool, PoolTimeout
-from .checkout import SESSION_STATE, PooledConnection
+from .checkout import PooledConnection
 from .registry import (
     close_pool,
     freeze,
@@ -26,6 +28,6 @@ from .registry import (
 )
 
 __all__ = [
-    "SESSION_STATE", "ConnectionPool", "PoolTimeout", "PooledConnection", "close_pool",
+    "ConnectionPool", "PoolTimeout", "PooledConnection", "close_pool",
     "freeze", "get_pool", "password_digest", "pool_for", "pool_key", "pools",
 ]

@@ -1,10 +1,20 @@
-"""A pool of one driver's connections for one alias: SQLAlchemy's pool, with a
-fair waiting line, a checkout that costs no round trip in the common case, a
-lifetime per connection, and the password of the moment for new connections."""
+"""A pool of one driver's connections for one alias: SQLAlchemy's pool to open
+connections and bound them, with a fair waiting line, connections parked on
+the wrapper that used them between two uses, a checkout that costs no round
+trip in the common case, a lifetime per connection, and the password of the
+moment for new connections.
+
+The steady state (a wrapper taking back the connection it parked) takes no
+lock other than the connection's own claim and makes no system call; a
+thread that would wait takes over a parked connection, and a return hands
+its connection straight to the first thread in line (see checkout.py and
+gate.py).
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import threading
@@ -16,25 +26,18 @@ from typing import Any, NoReturn
 from django.db.utils import OperationalError
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import pool as sa_pool_module
 
-from .. import metrics
+from .. import metrics, statements
 from ..config import PoolConfig
 from ..drivers import Driver
 from . import housekeeping
-from .checkout import (
-    EXPECTED,
-    FAILURE,
-    LAST_USED,
-    RELEASED,
-    PooledConnection,
-    exiting,
-    invalidate,
-    thread_checkouts,
-)
+from .checkout import PooledConnection, exiting, invalidate, thread_checkouts
 from .connecting import Opener
-from .gate import FairGate
-from .liveness import EXPIRES, idle_problem
+from .gate import FairGate, Turn
+from .liveness import idle_problem, keep_poller
 from .maintenance import RefillSchedule
+from .slot import KEY, Slot
 from .stats import PoolStats, snapshot
 from .watchdog import PingTimeout
 
@@ -44,6 +47,9 @@ logger = logging.getLogger("mysqlpool")
 LIFETIME_JITTER = 0.10
 #: Seconds after a failover during which further ones are logged at DEBUG only.
 FAILOVER_QUIET = 10.0
+
+#: What a return does with its connection (ConnectionPool._clean).
+_ENDED, _CHECK_IN, _PARK = range(3)
 
 
 class PoolTimeout(OperationalError):
@@ -60,7 +66,10 @@ class ConnectionPool:
         self.driver = driver
         self.config = config
         self.pid = os.getpid()
+        #: Closed (close_pool(), a settings change): nothing new goes out.
         self.retired = False
+        #: Inherited through fork(): none of its connections may be touched.
+        self.abandoned = False
         self.stats = PoolStats()
         #: Django's server facts (version, sql_mode, ...), read once per pool.
         self.server_data: dict | None = None
@@ -70,22 +79,33 @@ class ConnectionPool:
         self.observer = metrics.observer()
         self.metric_attributes = {"db.client.connection.pool.name": alias}
         self._connections: weakref.WeakSet = weakref.WeakSet()
-        self._checked_out: weakref.WeakSet = weakref.WeakSet()
+        #: The connections out of SQLAlchemy's pool: in use, or parked.
+        self.entries: list[PooledConnection] = []
+        self._entries_lock = threading.Lock()
+        #: Checkouts counted by connections that have gone back since.
+        self._ended_checkouts = 0
         self.sa_pool = config.pool_class(
             self._new_connection,
             dialect=driver.dialect,
-            reset_on_return=None,  # see PooledConnection.release()
+            reset_on_return=None,  # see _clean()
             **dict(config.arguments),
         )
         event.listen(self.sa_pool, "connect", self._on_connect)
         event.listen(self.sa_pool, "reset", self._on_reset)
         event.listen(self.sa_pool, "invalidate", self._on_invalidate)
+        #: Pools that keep idle connections (QueuePool and its subclasses) let
+        #: a clean one stay parked; others (NullPool, ...) get each one back.
+        self._parks = isinstance(self.sa_pool, sa_pool_module.QueuePool)
+        self._keep = config.pool_size if config.pool_size else math.inf
         self._capacity = None
         if config.pool_size and config.max_overflow is not None and config.max_overflow >= 0:
             self._capacity = config.pool_size + config.max_overflow
         self._timeout = config.timeout
         #: Bounded pools hand connections to waiters in arrival order.
         self.gate = FairGate(self._capacity) if self._capacity is not None else None
+        #: When (time.time()) the last failover was concluded: connections
+        #: opened before it are not handed out again.
+        self.failed_over_at = 0.0
         self._failover_lock = threading.Lock()
         #: When min_size refills may be tried again after a failed one.
         self.refills = RefillSchedule()
@@ -102,94 +122,155 @@ class ConnectionPool:
 
     def checkout(self, owner: Any = None) -> PooledConnection:
         """Take a live connection; raise PoolTimeout when none frees up in time."""
-        observer = self.observer
-        if observer is not None:
-            started = time.monotonic()
-        fairy = self._take()
-        # A connection that died, expired or was left behind by a failover
-        # while it sat idle is replaced here. The check runs in this method
-        # rather than in a SQLAlchemy "checkout" listener: the event dispatch
-        # would cost more than the check itself on every checkout.
-        if fairy.info.get(LAST_USED) is not None:  # None: fresh from connect()
-            problem = self._problem(fairy)
-            if problem is not None:
-                fairy = self._replace(fairy, problem)
-        checkout = PooledConnection(self, fairy, owner)
-        if observer is not None:
-            observer.waited(self, checkout.checked_out_at - started)
-        stats = self.stats
-        with stats.lock:
-            stats.checkouts += 1
-        self._checked_out.add(checkout)
-        thread_checkouts().add(checkout)
-        return checkout
+        started = time.monotonic()
+        entry = self._take()
+        now = time.monotonic()
+        entry.begin(owner, now)
+        if self.observer is not None:
+            self.observer.waited(self, now - started)
+        return entry
 
-    def _problem(self, fairy: Any) -> tuple[str, bool] | None:
-        """Why an idle connection cannot be handed out (see liveness.idle_problem)."""
+    def reclaim(self, entry: PooledConnection, owner: Any) -> bool:
+        """Take back the connection ``owner`` parked, if it is still free and
+        usable (the wrapper's next connect(): nothing to set up again)."""
+        if not entry.claimed():
+            return False  # taken over by another thread meanwhile, or gone
+        if self.retired:
+            self.end(entry, expected="its pool was closed or its settings changed")
+            return False
+        if entry.owner is None or entry.owner() is not owner:
+            # Parked since by another wrapper (it took it over and gave it
+            # back): not this wrapper's to resume, and free for anyone.
+            self._park(entry)
+            return False
+        now = time.monotonic()
+        if self._problem(entry, now, free_slot=True) is not None:
+            return False
+        entry.resume(now)
+        if self.observer is not None:
+            self.observer.waited(self, time.monotonic() - now)
+        return True
+
+    def _take(self) -> PooledConnection:
+        """A connection in use by the caller: a free slot's, else one taken
+        over from a wrapper that parked it, else one handed over after a
+        wait in line."""
+        entry = self._own_parked()
+        if entry is not None:
+            return entry
+        gate = self.gate
+        if gate is None or gate.try_enter():
+            return self._open_slot()
+        turn = gate.register()
+        if turn is None:
+            return self._open_slot()
+        entry = self._take_over_parked()
+        if entry is not None:
+            if not gate.withdraw(turn):
+                self._return_turn(turn)  # handed something just now: not needed
+            return entry
+        start = time.monotonic()
         try:
-            return idle_problem(self.driver, fairy.dbapi_connection, fairy.info,
-                                fairy.info[LAST_USED], self.config)
-        except PingTimeout:
-            self._ping_timed_out(fairy)
+            entered = gate.wait(turn, self._timeout, give_back=self.give_back)
+        finally:
+            waited = time.monotonic() - start
+            with self.stats.lock:
+                self.stats.waits += 1
+                self.stats.wait_time += waited
+        if not entered:
+            self._timed_out()
+        handed = turn.payload
+        # A connection handed over was in use a moment ago: nothing to check.
+        return handed if handed is not None else self._open_slot()
 
-    def _replace(self, fairy: Any, problem: tuple[str, bool]) -> Any:
-        """Close an unusable connection and take another. Each pass either
-        accepts a connection or closes an unusable one, whose slot then
-        reconnects."""
-        for _ in range(len(self._connections) + 2):
-            why, expected = problem
-            if expected:
-                self.stats.add("lifetime_closed")
-                invalidate(fairy, None, expected=why)
-            else:
-                invalidate(fairy, sa_exc.DisconnectionError(why))
+    def _own_parked(self) -> PooledConnection | None:
+        """A connection of this pool that another wrapper of this thread
+        parked (a copy of the alias's wrapper, one made by
+        connections.create_connection()): this thread's to use first."""
+        for entry in tuple(thread_checkouts()):
+            if entry.pool is self and entry.parked and entry.claimed():
+                if self._problem(entry, time.monotonic(), free_slot=False) is None:
+                    return entry
+                return self._open_slot()  # in the slot of the one just closed
+        return None
+
+    def _take_over_parked(self) -> PooledConnection | None:
+        """A parked connection nobody is using, claimed for the caller."""
+        for entry in tuple(self.entries):
+            if entry.parked and entry.claimed():
+                if self._problem(entry, time.monotonic(), free_slot=False) is None:
+                    return entry
+                return self._open_slot()  # in the slot of the one just closed
+        return None
+
+    def _return_turn(self, turn: Turn) -> None:
+        """What a waiter was handed after all but does not need: to the next."""
+        if turn.payload is None:
             self.slot_freed()
-            fairy = self._take()
-            if fairy.info.get(LAST_USED) is None:
-                return fairy
-            problem = self._problem(fairy)
-            if problem is None:
-                return fairy
-        invalidate(fairy, None)
+        else:
+            self.give_back(turn.payload)
+
+    def _open_slot(self) -> PooledConnection:
+        """A connection from SQLAlchemy's pool for the slot the caller holds:
+        an idle one that passes the liveness check, or a new one. Each pass
+        either accepts a connection or closes an unusable one, whose slot
+        then reconnects."""
+        for _ in range(len(self.entries) + (self._capacity or 0) + 2):
+            try:
+                fairy = self.sa_pool.connect()
+            except sa_exc.TimeoutError:
+                self.slot_freed()
+                self._timed_out()
+            except BaseException:
+                self.slot_freed()
+                raise
+            slot: Slot = fairy.info[KEY]
+            slot.released = False
+            entry = PooledConnection(self, fairy, slot)
+            with self._entries_lock:
+                self.entries.append(entry)
+            if slot.last_used is None:  # fresh from connect()
+                return entry
+            if self._problem(entry, time.monotonic(), free_slot=False) is None:
+                return entry
         self.slot_freed()
         raise OperationalError(
             f"Could not get a live connection for database alias {self.alias!r}: "
             "every pooled connection tried was closed by the server"
         )
 
-    def _ping_timed_out(self, fairy: Any) -> NoReturn:
+    def _problem(self, entry: PooledConnection, now: float, *, free_slot: bool) -> str | None:
+        """Why an idle connection cannot be handed out (it is then closed,
+        its slot freed or kept for the caller), or None."""
+        slot = entry.slot
+        if slot.opened_at < self.failed_over_at:
+            problem: tuple[str, bool] | None = ("it was opened before a failover", False)
+        else:
+            try:
+                problem = idle_problem(self.driver, entry.connection, slot, now, self.config)
+            except PingTimeout:
+                self._ping_timed_out(entry)
+        if problem is None:
+            return None
+        why, expected = problem
+        if expected:
+            self.stats.add("lifetime_closed")
+            self.end(entry, expected=why, free_slot=free_slot)
+        else:
+            self.end(entry, exc=sa_exc.DisconnectionError(why), free_slot=free_slot)
+        return why
+
+    def _ping_timed_out(self, entry: PooledConnection) -> NoReturn:
         # A server that answers no ping would hold a new connection as long:
         # fail now rather than wait for a connect timeout.
         self.stats.add("ping_timeouts")
-        invalidate(fairy, None, failure=f"no answer to a ping within "
-                   f"ping_timeout={self.config.ping_timeout} s")
-        self.slot_freed()
+        self.end(entry, failure=f"no answer to a ping within "
+                 f"ping_timeout={self.config.ping_timeout} s")
         raise OperationalError(
             f"The server of database alias {self.alias!r} did not answer a ping within "
             f"{self.config.ping_timeout} s (ping_timeout); the connection was closed. "
             "The server may be frozen or unreachable."
         )
-
-    def _take(self) -> Any:
-        """A SQLAlchemy checkout, after a turn at the gate when the pool is full."""
-        gate = self.gate
-        if gate is not None and not gate.try_enter():
-            start = time.monotonic()
-            entered = gate.enter(self._timeout)
-            waited = time.monotonic() - start
-            with self.stats.lock:
-                self.stats.waits += 1
-                self.stats.wait_time += waited
-            if not entered:
-                self._timed_out()
-        try:
-            return self.sa_pool.connect()
-        except sa_exc.TimeoutError:
-            self.slot_freed()
-            self._timed_out()
-        except BaseException:
-            self.slot_freed()
-            raise
 
     def slot_freed(self) -> None:
         """A checkout has ended (however): its slot goes to the next in line."""
@@ -202,18 +283,6 @@ class ConnectionPool:
         slot_freed()."""
         return self.gate is None or self.gate.try_enter()
 
-    def forget(self, checkout: PooledConnection) -> None:
-        """``checkout`` is being returned: no longer counted as held."""
-        self._checked_out.discard(checkout)
-        thread_checkouts().discard(checkout)
-
-    def checked_out_now(self) -> list[PooledConnection]:
-        """The checkouts held now, safe to call from any thread."""
-        # A WeakSet's own iteration fails when another thread changes it; a
-        # copy of its underlying set of references is one atomic step.
-        refs = self._checked_out.data.copy()
-        return [checkout for ref in refs if (checkout := ref()) is not None]
-
     def _timed_out(self) -> NoReturn:
         self.stats.add("timeouts")
         logger.warning("Pool for %r exhausted: %s", self.alias, self.describe())
@@ -225,6 +294,148 @@ class ConnectionPool:
             "(connections.close_all(), @auto_close_db), or raise pool_size, "
             "max_overflow or timeout in MYSQLPOOL_ARGUMENTS."
         ) from None
+
+    # ----- return -----------------------------------------------------------
+
+    def finish(self, entry: PooledConnection, autocommit: bool) -> bool:
+        """A use of ``entry`` ends; True when it stays parked for its wrapper."""
+        now = time.monotonic()
+        if self.observer is not None:
+            self.observer.used(self, now - entry.checked_out_at)
+        try:
+            outcome = self._clean(entry, autocommit, now)
+        except BaseException:
+            # Interrupted mid-return (KeyboardInterrupt, gevent.Timeout): the
+            # session's state is unknown, so the connection is closed.
+            if entry.fairy is not None:
+                self.end(entry, failure="its return was interrupted")
+            raise
+        if outcome == _PARK:
+            slot = entry.slot
+            slot.last_used = now
+            if slot.poller is None:  # once per connection
+                keep_poller(self.driver, entry.connection, slot)
+            self._park(entry)
+            return True
+        if outcome == _CHECK_IN:
+            self.check_in(entry, used_until=now)
+        return False
+
+    def _clean(self, entry: PooledConnection, autocommit: bool, now: float) -> int:
+        """Leave nothing of the use behind; say what becomes of the connection."""
+        if entry.broken:
+            self.end(entry, failure=entry.broken)
+            return _ENDED
+        if self.retired:
+            self.end(entry, expected="its pool was closed or its settings changed")
+            return _ENDED
+        connection, driver, effects = entry.connection, self.driver, entry.effects
+        try:
+            if effects == statements.SESSION:
+                if not driver.reset_session(connection):
+                    self.end(entry, expected="a statement changed its session")
+                    return _ENDED
+                # Reset: the next use sets the session up again.
+                entry.slot.session_state = None
+                return _CHECK_IN
+            in_transaction = driver.in_transaction(connection)
+            if in_transaction is None:
+                in_transaction = effects == statements.TRANSACTION or not autocommit
+            if in_transaction:
+                connection.rollback()
+        except Exception as exc:
+            self.end(entry, exc=exc)
+            return _ENDED
+        if entry.slot.expires <= now:
+            self.stats.add("lifetime_closed")
+            self.end(entry, expected="it reached its lifetime (recycle)")
+            return _ENDED
+        # Parked only as the wrapper will find it: in autocommit mode (its
+        # next connect() does not set it again), in a pool that keeps idle
+        # connections, and within pool_size; an overflow connection goes back
+        # to SQLAlchemy's pool, which keeps it or closes it as it always does.
+        if autocommit and self._parks and len(self.entries) <= self._keep:
+            return _PARK
+        return _CHECK_IN
+
+    def _park(self, entry: PooledConnection) -> None:
+        """``entry`` (claimed by the caller) is free: parked, then handed to
+        the first thread in line if one waits.
+
+        Marked free before looking for waiters, as HikariCP's requite() does:
+        a thread that starts waiting meanwhile either is seen here or finds
+        the connection parked when it looks, so no wakeup is lost.
+        """
+        entry.parked = True
+        entry.claim.release()
+        gate = self.gate
+        while gate is not None and gate.waiting:
+            if not entry.claimed():
+                return  # taken over meanwhile
+            entry.in_use_by = None  # on its way to another thread
+            if gate.hand_over(entry):
+                return
+            entry.parked = True
+            entry.claim.release()
+
+    def repark(self, entry: PooledConnection) -> None:
+        """Park again a connection claimed only to be looked at."""
+        self._park(entry)
+
+    def give_back(self, entry: PooledConnection) -> None:
+        """A claimed, clean connection nobody here will use: to the first
+        thread in line, else back into SQLAlchemy's pool."""
+        entry.in_use_by = None  # on its way to another thread, or into the pool
+        if self.gate is not None and self.gate.hand_over(entry):
+            return
+        self.check_in(entry)
+
+    def check_in(self, entry: PooledConnection, used_until: float | None = None) -> None:
+        """Back into SQLAlchemy's pool (which keeps it, or closes an overflow
+        one); ``used_until`` is when its use ended, if it just did."""
+        fairy, entry.fairy = entry.fairy, None
+        self._forget(entry)
+        slot = entry.slot
+        if used_until is not None:
+            slot.last_used = used_until
+        slot.released = True
+        try:
+            fairy.close()
+        finally:
+            # Only now: the next waiter finds the connection back in the pool.
+            self.slot_freed()
+
+    def end(self, entry: PooledConnection, exc: BaseException | None = None,
+            expected: str | None = None, failure: str | None = None,
+            free_slot: bool = True) -> None:
+        """Close ``entry``'s connection; its slot goes to the next in line
+        unless ``free_slot`` is False (the caller reconnects in it)."""
+        fairy, entry.fairy = entry.fairy, None
+        if fairy is None:
+            return
+        self._forget(entry)
+        try:
+            invalidate(fairy, entry.slot, exc, expected=expected, failure=failure)
+        finally:
+            if free_slot:
+                self.slot_freed()
+
+    def _forget(self, entry: PooledConnection) -> None:
+        """``entry`` is back in SQLAlchemy's pool (or closed): no longer held."""
+        with self._entries_lock:
+            try:
+                self.entries.remove(entry)
+            except ValueError:
+                return
+            self._ended_checkouts += entry.checkouts
+        threads = entry.thread_set() if entry.thread_set is not None else None
+        if threads is not None:
+            threads.discard(entry)
+
+    def checkouts(self) -> int:
+        """Checkouts so far (each connection counts its own: no lock per checkout)."""
+        with self._entries_lock:
+            return self._ended_checkouts + sum(entry.checkouts for entry in self.entries)
 
     # ----- new connections ----------------------------------------------------
 
@@ -241,7 +452,7 @@ class ConnectionPool:
     def connections_per_host(self) -> dict[str, int] | None:
         """Open connections per host, with several hosts in HOST."""
         open_now = [record.dbapi_connection for record in self.idle_records()]
-        open_now += [checkout.connection for checkout in self.checked_out_now()]
+        open_now += [entry.connection for entry in tuple(self.entries)]
         return self.opener.per_host(open_now)
 
     def update_credentials(self, settings_dict: Mapping[str, Any],
@@ -250,21 +461,20 @@ class ConnectionPool:
         self.opener.credentials.update(settings_dict, params)
 
     def fail_over(self, why: str, opened_at: float) -> None:
-        """Every connection opened until now is replaced at its next checkout
-        (SQLAlchemy's pool-wide invalidation): the server they reach is no
-        longer the one to use (read-only, not ready, shutting down).
+        """Every connection opened until now is replaced at its next checkout,
+        and the idle ones at once: the server they reach is no longer the one
+        to use (read-only, not ready, shutting down).
 
         ``opened_at`` (``time.time()``) is when the connection that saw it was
         opened: a connection opened before the last failover only confirms
         that one, and must not drop the connections opened since (to the new
-        primary) by moving the invalidation time on.
+        primary) by moving the failover time on.
         """
-        sa_pool = self.sa_pool
         with self._failover_lock:
-            previous = sa_pool._invalidate_time
+            previous = self.failed_over_at
             if opened_at < previous:
                 return
-            sa_pool._invalidate_time = now = time.time()
+            self.failed_over_at = now = time.time()
         self.stats.add("failovers")
         # While a switch is under way, connections opened since the last
         # failover may still reach the old server: each such error is one
@@ -281,57 +491,69 @@ class ConnectionPool:
         self.refills.succeeded()  # the server answers again: refill at once
         self._connections.add(dbapi_connection)
         lifetime = self.config.lifetime
+        expires = math.inf
         if lifetime is not None:
             # Shortened at random, so that connections opened together (a
             # deploy, a burst) are not all replaced together.
             shortened = lifetime * (1 - random.uniform(0, LIFETIME_JITTER))
-            record.info[EXPIRES] = time.monotonic() + shortened
+            expires = time.monotonic() + shortened
+        record.info[KEY] = Slot(record.starttime, expires)
         logger.debug("New connection for %r (%s)", self.alias, self.driver.name)
 
     def _on_reset(self, dbapi_connection: Any, record: Any, state: Any) -> None:
-        if record is None or record.info.pop(RELEASED, False):
+        slot = record.info.get(KEY) if record is not None else None
+        if slot is None or slot.released:
             return
         if self.pid != os.getpid():
             return  # the parent's connection, dropped in a forked child: leave it
-        # Returned without PooledConnection.release(): the garbage collector
-        # (or a dying thread) dropped a checkout whose state nobody knows.
-        # Closing it makes the server roll back and release its locks. At
-        # interpreter exit that is how every held connection ends: no warning.
+        # Returned without going through the pool: the garbage collector
+        # dropped a connection whose state nobody knows. Closing it makes the
+        # server roll back and release its locks. At interpreter exit that is
+        # how every held connection ends: no warning.
         logger.log(
             logging.DEBUG if exiting() else logging.WARNING,
             "A connection of %r was not returned to the pool (its thread ended or "
             "it was garbage collected); closing it", self.alias,
         )
+        slot.released = True
         record.invalidate()
         self.slot_freed()  # its slot at the gate too, or the pool shrinks for good
 
     def _on_invalidate(self, dbapi_connection: Any, record: Any, exception: Any) -> None:
         self.stats.add("invalidations")
-        expected = record.info.pop(EXPECTED, None) if record is not None else None
+        slot = record.info.get(KEY) if record is not None else None
+        expected = slot.expected if slot is not None else None
         if expected:
             # Part of normal operation (session state, lifetime, retired
             # pool): DEBUG, so that INFO stays quiet unless something failed.
             logger.debug("Replacing a connection of %r: %s", self.alias, expected)
         else:
-            failure = record.info.pop(FAILURE, None) if record is not None else None
+            failure = slot.failure if slot is not None else None
             logger.info("Replacing a connection of %r: %s", self.alias,
                         exception or failure or "it lost its server connection")
+        if slot is not None:
+            slot.expected = slot.failure = None
 
     # ----- state ------------------------------------------------------------
 
     def checked_out(self) -> int:
-        """Connections held by checkouts now."""
-        try:
-            return self.sa_pool.checkedout()
-        except AttributeError:
-            return len(self._checked_out)
+        """Connections in use now (not parked)."""
+        return sum(1 for entry in tuple(self.entries) if not entry.parked)
+
+    def parked(self) -> int:
+        """Connections parked now: idle, waiting for their wrapper."""
+        return sum(1 for entry in tuple(self.entries) if entry.parked)
+
+    def in_use(self) -> list[PooledConnection]:
+        """The connections in use now, safe to call from any thread."""
+        return [entry for entry in tuple(self.entries) if not entry.parked]
 
     def waiting(self) -> int:
         """Checkouts waiting for a connection now."""
         return self.gate.waiting if self.gate is not None else 0
 
     def idle_records(self) -> list[Any]:
-        """The pool's idle slots that hold an open connection (QueuePool)."""
+        """The idle connections in SQLAlchemy's pool (QueuePool), parked ones apart."""
         queue = getattr(getattr(self.sa_pool, "_pool", None), "queue", None)
         if queue is None:
             return []
@@ -340,7 +562,8 @@ class ConnectionPool:
         return [record for record in list(queue) if record.dbapi_connection is not None]
 
     def describe(self) -> str:
-        return f"{self.checked_out()} checked out, {self.sa_pool.status()}"
+        return (f"{self.checked_out()} checked out, {self.parked()} parked, "
+                f"{self.sa_pool.status()}")
 
     def snapshot(self) -> dict[str, Any]:
         """This pool's figures for :func:`mysqlpool.stats`."""
@@ -354,8 +577,12 @@ class ConnectionPool:
     # ----- ending -----------------------------------------------------------
 
     def retire(self) -> None:
-        """Close idle connections now and checked-out ones when they come back."""
+        """Close idle and parked connections now, and the ones in use when
+        they come back."""
         self.retired = True
+        for entry in tuple(self.entries):
+            if entry.parked and entry.claimed():
+                self.end(entry, expected="its pool was closed or its settings changed")
         self.sa_pool.dispose()
         housekeeping.forget(self)
 
@@ -363,7 +590,7 @@ class ConnectionPool:
         """In a forked child: make the parent's sockets unusable here without
         closing them, so nothing the child does (or its garbage collector)
         reaches the parent's connections."""
-        self.retired = True
+        self.retired = self.abandoned = True
         devnull = os.open(os.devnull, os.O_RDWR)
         try:
             for connection in list(self._connections):
@@ -372,5 +599,5 @@ class ConnectionPool:
                     os.dup2(devnull, state[1])
         finally:
             os.close(devnull)
-        for checkout in list(self._checked_out):
-            checkout.abandon_inherited()
+        for entry in tuple(self.entries):
+            entry.abandon_inherited()

@@ -1,4 +1,14 @@
-"""One checkout: the driver connection a wrapper holds, and how it goes back.
+"""One physical connection out of SQLAlchemy's pool, and its uses.
+
+A ``PooledConnection`` lives from SQLAlchemy's checkout to its checkin. Over
+that time it serves one or more *uses* (a wrapper's connect() to its close()):
+between two, a clean connection is *parked* on the wrapper that used it, still
+counted against the pool's limit, so that the same wrapper's next connect()
+takes it back with no queue, no lock held while waiting and no session setup
+(HikariCP's thread-local list, with Django's per-thread wrapper in its place).
+A parked connection is free for anyone: its ``claim`` lock is released, and a
+thread that would otherwise wait takes it over (acquire(False) is the
+compare-and-set).
 
 On return nothing a request did may reach the next user: a ROLLBACK when a
 transaction may be open, a reset (or a new connection) when a statement may
@@ -10,9 +20,7 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
-import time
 import traceback
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -22,17 +30,9 @@ from . import server_state
 
 if TYPE_CHECKING:
     from .base import ConnectionPool
+    from .slot import Slot
 
 logger = logging.getLogger("mysqlpool")
-
-# Keys of the connection record's info dict (it lives as long as the physical
-# connection; SQLAlchemy clears it when the connection is replaced).
-LAST_USED = "mysqlpool.last_used"
-#: The session statements (isolation level, ...) the connection was set up with.
-SESSION_STATE = "mysqlpool.session_state"
-RELEASED = "mysqlpool.released"
-EXPECTED = "mysqlpool.expected_invalidation"
-FAILURE = "mysqlpool.failure"
 
 #: Server errors that mean the server is no longer the one to write to: a
 #: primary demoted or a proxy/DNS switch under way (go-sql-driver and
@@ -53,41 +53,94 @@ CONFIRMED_BY_READ_ONLY = frozenset({1290, 1792, 1836})
 
 
 class PooledConnection:
-    """One checkout: the driver connection plus what the request did with it."""
+    """One physical connection held out of SQLAlchemy's pool: in use by one
+    wrapper, or parked (free, but kept near the wrapper that used it last)."""
 
     __slots__ = (
-        "pool", "fairy", "connection", "info", "owner", "effects", "broken",
-        "checked_out_at", "stack", "leak_reported", "__weakref__",
+        "pool", "fairy", "connection", "slot", "claim", "parked", "in_use_by", "use",
+        "owner", "thread_set", "effects", "broken", "checked_out_at", "stack", "leak_reported",
+        "checkouts", "__weakref__",
     )
 
-    def __init__(self, pool: ConnectionPool, fairy: Any, owner: Any) -> None:
+    def __init__(self, pool: ConnectionPool, fairy: Any, slot: Slot) -> None:
         self.pool = pool
         self.fairy = fairy
         self.connection = fairy.dbapi_connection
-        self.info = fairy.info
-        self.owner = weakref.ref(owner) if owner is not None else None
+        self.slot = slot
+        #: Held while the connection is in use (or being looked at); released
+        #: while it is parked. Whoever acquires it owns the connection.
+        self.claim = threading.Lock()
+        self.claim.acquire()
+        self.parked = False
+        #: The thread using it (set by whoever claims it, before ``parked``
+        #: goes False); None while it is being handed from one thread to
+        #: another. What tells a dead thread's connection from one another
+        #: thread has just taken over.
+        self.in_use_by: int | None = threading.get_ident()
+        #: Which use this is: a cursor made during one use is refused in any
+        #: other (the connection may be another thread's by then).
+        self.use = 0
+        self.owner: weakref.ref | None = None
+        #: The set of checkouts of the thread that holds (or parked) it.
+        self.thread_set: weakref.ref | None = None
         self.effects = statements.CLEAN
         #: Why the connection must not be reused, once that is known.
         self.broken: str | None = None
-        self.checked_out_at = time.monotonic()
+        self.checked_out_at = 0.0
+        self.stack: list | None = None
         self.leak_reported = False
-        self.stack = (
-            traceback.extract_stack()[:-4] if pool.config.leak_warning_after else None
-        )
+        #: Uses counted here, by the claim's holder alone: no lock per checkout.
+        self.checkouts = 0
+
+    def begin(self, owner: Any, now: float) -> None:
+        """A use starts (the caller holds the claim)."""
+        self.in_use_by = threading.get_ident()
+        self.use += 1
+        self.checkouts += 1
+        self.owner = weakref.ref(owner) if owner is not None else None
+        self.effects = statements.CLEAN
+        self.broken = None
+        self.checked_out_at = now
+        self.leak_reported = False
+        if self.pool.config.leak_warning_after:
+            self.stack = traceback.extract_stack()[:-5]
+        threads = thread_checkouts()
+        previous = self.thread_set() if self.thread_set is not None else None
+        if previous is not threads:
+            if previous is not None:
+                previous.discard(self)
+            threads.add(self)
+            # Weakly: the set must go with its thread, and its finalizer run then.
+            self.thread_set = weakref.ref(threads)
+
+    def resume(self, now: float) -> None:
+        """The same wrapper uses it again, in the same thread (claim held)."""
+        self.in_use_by = threading.get_ident()
+        self.use += 1
+        self.checkouts += 1
+        self.effects = statements.CLEAN
+        self.checked_out_at = now
+        self.leak_reported = False
+        if self.stack is not None:
+            self.stack = traceback.extract_stack()[:-5]
 
     @property
     def returned(self) -> bool:
-        """Whether this checkout has ended (its connection may be someone else's now)."""
-        return self.fairy is None
+        """Whether this connection's current use has ended."""
+        return self.fairy is None or self.parked
 
-    def note(self, sql: Any) -> None:
+    def current(self, use: int) -> bool:
+        """Whether ``use`` (a cursor's) is still the connection's use."""
+        return use == self.use and not self.parked and self.fairy is not None
+
+    def note(self, sql: Any, use: int) -> None:
         """Record what a statement may leave behind (called before executing it).
 
-        Refuses a statement once the connection has gone back to the pool: a
-        cursor kept past ``connection.close()`` would otherwise run SQL on a
+        Refuses a statement once the use it was made for has ended: a cursor
+        kept past ``connection.close()`` would otherwise run SQL on a
         connection that may be another thread's by now.
         """
-        if self.fairy is None:
+        if use != self.use or self.parked or self.fairy is None:
             raise self.pool.driver.dbapi.ProgrammingError(
                 "This cursor's connection was closed (returned to its pool); "
                 "open a new cursor."
@@ -113,7 +166,7 @@ class PooledConnection:
             return  # the application's own error, on a server that takes writes
         why = f"the server answered {code} ({FAILOVER_ERRORS[code]})"
         self.mark_broken(why)
-        self.pool.fail_over(why, opened_at=self.fairy._connection_record.starttime)
+        self.pool.fail_over(why, opened_at=self.slot.opened_at)
 
     def _server_read_only(self, code: int) -> bool:
         """Whether the server behind this connection refuses writes now."""
@@ -131,88 +184,58 @@ class PooledConnection:
         if self.broken is None:
             self.broken = why
 
-    def release(self, autocommit: bool = True, *, abandoned: bool = False) -> None:
-        """Return the connection, leaving no transaction or session state behind."""
-        fairy, self.fairy = self.fairy, None
-        if fairy is None:
-            return
-        pool = self.pool
-        pool.forget(self)
-        if pool.pid != os.getpid():
-            return  # inherited through fork(): never touch the parent's connection
-        if pool.observer is not None:
-            pool.observer.used(pool, time.monotonic() - self.checked_out_at)
-        try:
-            self._return(fairy, autocommit, abandoned)
-        except BaseException:
-            # Interrupted mid-return (KeyboardInterrupt, gevent.Timeout): the
-            # session's state is unknown, so the connection is closed. Marked
-            # released first, so that its slot is not freed a second time when
-            # the garbage collector finds the checkout. (A fairy already back
-            # in the pool has no connection left to close.)
-            if fairy.dbapi_connection is not None and not fairy.info.get(RELEASED):
-                invalidate(fairy, None, failure="its return was interrupted")
-            raise
-        finally:
-            # Only now: the next waiter finds the connection back in the pool.
-            pool.slot_freed()
-
-    def _return(self, fairy: Any, autocommit: bool, abandoned: bool) -> None:
-        pool = self.pool
-        if abandoned:  # already reported
-            invalidate(fairy, None, expected="its thread ended holding it")
-            return
-        if self.broken:
-            invalidate(fairy, None, failure=self.broken)
-            return
-        if pool.retired:
-            invalidate(fairy, None, expected="its pool was closed or its settings changed")
-            return
-        connection, driver = self.connection, pool.driver
-        try:
-            if self.effects == statements.SESSION:
-                if not driver.reset_session(connection):
-                    invalidate(fairy, None, expected="a statement changed its session")
-                    return
-                self.info.pop(SESSION_STATE, None)
-            else:
-                in_transaction = driver.in_transaction(connection)
-                if in_transaction is None:
-                    in_transaction = self.effects == statements.TRANSACTION or not autocommit
-                if in_transaction:
-                    connection.rollback()
-        except Exception as exc:
-            invalidate(fairy, exc)
-            return
-        self.info[LAST_USED] = time.monotonic()
-        self.info[RELEASED] = True
-        fairy.close()
+    def release(self, autocommit: bool = True) -> bool:
+        """This use ends: nothing of it may reach the next. True when the
+        connection stays parked for its owner's next use."""
+        if self.fairy is None or self.parked:
+            return False  # already returned, or inherited through fork()
+        return self.pool.finish(self, autocommit)
 
     def abandon_inherited(self) -> None:
-        """Forget this checkout in a forked child, without touching the connection."""
+        """Forget this connection in a forked child, without touching it."""
         self.fairy = None
         owner = self.owner() if self.owner is not None else None
         if owner is not None:
             owner.forget_inherited_connection(self)
 
-    def abandon_dead_thread(self) -> None:
-        """The thread that checked this out ended without returning it."""
-        if self.fairy is None or self.pool.pid != os.getpid():
+    def claimed(self) -> bool:
+        """Claim it if it is parked (free); True when the caller now has it."""
+        if not self.claim.acquire(False):
+            return False
+        # Before parked goes False: a dead thread's finalizer must see that
+        # the connection is someone else's now.
+        self.in_use_by = threading.get_ident()
+        self.parked = False
+        return True
+
+    def abandon_dead_thread(self, thread_set: _ThreadCheckouts) -> None:
+        """The thread that used (or parked) this connection ended."""
+        if self.fairy is None or self.pool.abandoned or _exiting:
+            # Gone already, inherited through fork(), or the interpreter is
+            # shutting down: Django never closes the main thread's
+            # connections at exit, the process's end closes the sockets (the
+            # server rolls back), and the network code may be half torn down.
             return
+        if self.parked:
+            # Nobody is using it: back to the pool, quietly (if it is still
+            # this thread's: taken over and parked again, it is another's).
+            if self.claimed():
+                if self.thread_set is not None and self.thread_set() is thread_set:
+                    self.pool.give_back(self)
+                else:
+                    self.pool.repark(self)
+            return
+        if self.in_use_by != thread_set.ident:
+            return  # taken over by another thread, or being handed to one
         owner = self.owner() if self.owner is not None else None
         if owner is not None and getattr(owner, "allow_thread_sharing", False):
             # Django lets a connection marked shared (inc_thread_sharing())
             # outlive the thread that opened it; its wrapper returns it on close.
             return
-        if _exiting:
-            # The interpreter is shutting down: Django never closes the main
-            # thread's connections at exit, so this is a normal exit, not a leak.
-            logger.debug("Closing a connection of %r at exit", self.pool.alias)
-        else:
-            logger.warning(
-                "A thread ended holding a connection of %r; rolling back and closing it "
-                "so its transaction and locks don't outlive it", self.pool.alias,
-            )
+        logger.warning(
+            "A thread ended holding a connection of %r; rolling back and closing it "
+            "so its transaction and locks don't outlive it", self.pool.alias,
+        )
         # A close alone lets the server roll back in its own time, possibly
         # after the next user already asked for the same locks; a ROLLBACK has
         # freed them when it returns. This runs in the ending thread itself, so
@@ -221,21 +244,24 @@ class PooledConnection:
             self.connection.rollback()
         except Exception:  # noqa: BLE001 - it is closed next either way
             logger.debug("ROLLBACK of an abandoned connection failed", exc_info=True)
-        self.release(abandoned=True)
+        self.pool.end(self, expected="its thread ended holding it")
+
+    def __repr__(self) -> str:
+        state = ("returned" if self.fairy is None else "parked" if self.parked
+                 else "in use")
+        return f"<PooledConnection of {self.pool.alias!r}, {state}>"
 
 
-def invalidate(fairy: Any, exc: BaseException | None, expected: str | None = None,
+def invalidate(fairy: Any, slot: Slot, exc: BaseException | None, expected: str | None = None,
                failure: str | None = None) -> None:
     """Close the physical connection; its pool slot opens a new one when needed.
 
     ``expected`` says why, when that is part of normal operation; ``failure``
     says what went wrong when there is no exception to tell.
     """
-    fairy.info[RELEASED] = True
-    if expected:
-        fairy.info[EXPECTED] = expected
-    if failure:
-        fairy.info[FAILURE] = failure
+    slot.released = True
+    slot.expected = expected
+    slot.failure = failure
     fairy.invalidate(exc)
 
 
@@ -243,14 +269,20 @@ def invalidate(fairy: Any, exc: BaseException | None, expected: str | None = Non
 
 
 class _ThreadCheckouts(set):
-    """The checkouts of one thread, abandoned if the thread ends holding them."""
+    """The connections of one thread, in use or parked, given back if the
+    thread ends holding them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: Its thread (the finalizer may run in another).
+        self.ident = threading.get_ident()
 
     def __del__(self) -> None:
-        # Also runs in a forked child for the parent's other threads; release()
-        # leaves connections of another process alone.
+        # Also runs in a forked child for the parent's other threads; those
+        # connections were abandoned at the fork and are left alone.
         for checkout in list(self):
             try:
-                checkout.abandon_dead_thread()
+                checkout.abandon_dead_thread(self)
             except Exception:  # noqa: BLE001 - never raise from a finalizer
                 logger.debug("Closing an abandoned connection failed", exc_info=True)
 

@@ -4,6 +4,20 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Callable
+from typing import Any
+
+
+class Turn:
+    """One thread's place in line: released when a slot (and, with it, maybe a
+    connection, the ``payload``) is handed to it."""
+
+    __slots__ = ("lock", "payload")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.payload: Any = None
 
 
 class FairGate:
@@ -13,7 +27,14 @@ class FairGate:
     thread that returned it still holds the GIL and usually takes it straight
     back for its next request. Under saturation (more threads than
     connections) some waiters then starve until their timeout. Here a freed
-    slot is handed to the longest-waiting thread instead.
+    slot is handed to the longest-waiting thread instead, with the connection
+    itself when the returning thread has one to give (``hand_over``).
+
+    A thread that must wait registers first, then looks for a connection it
+    may take over (``register``, then the pool's own search, then ``wait``):
+    a return that happens meanwhile sees it waiting and hands over, so no
+    wakeup is lost (HikariCP's ConcurrentBag counts its waiters first for the
+    same reason).
     """
 
     __slots__ = ("_lock", "_free", "_waiters")
@@ -21,7 +42,7 @@ class FairGate:
     def __init__(self, capacity: int) -> None:
         self._lock = threading.Lock()
         self._free = capacity
-        self._waiters: collections.deque = collections.deque()
+        self._waiters: collections.deque[Turn] = collections.deque()
 
     def try_enter(self) -> bool:
         """Take a free slot if nobody is waiting for one."""
@@ -31,25 +52,36 @@ class FairGate:
                 return True
             return False
 
-    def enter(self, timeout: float) -> bool:
-        """Wait in line for a slot; False after ``timeout`` seconds."""
+    def register(self) -> Turn | None:
+        """Take a free slot (None), or a place at the end of the line."""
         with self._lock:
             if self._free > 0 and not self._waiters:
                 self._free -= 1
-                return True
-            turn = threading.Lock()
-            turn.acquire()
+                return None
+            turn = Turn()
             self._waiters.append(turn)
-        try:
-            if turn.acquire(timeout=timeout):
-                return True
-        except BaseException:  # interrupted (KeyboardInterrupt, ...): don't keep a slot
-            if not self._withdraw(turn):
-                self.leave()
-            raise
-        return not self._withdraw(turn)  # or handed a slot just as the wait ended
+            return turn
 
-    def _withdraw(self, turn: threading.Lock) -> bool:
+    def wait(self, turn: Turn, timeout: float,
+             give_back: Callable[[Any], None] | None = None) -> bool:
+        """Wait for ``turn``; False after ``timeout`` seconds (out of line then).
+        On True the slot is the caller's, with ``turn.payload`` if one came.
+        Interrupted (KeyboardInterrupt, gevent.Timeout) after a slot was
+        handed over, it gives the slot back, and ``give_back(payload)`` the
+        payload."""
+        try:
+            if turn.lock.acquire(timeout=timeout):
+                return True
+        except BaseException:
+            if not self.withdraw(turn):
+                if turn.payload is None or give_back is None:
+                    self.leave()
+                else:
+                    give_back(turn.payload)
+            raise
+        return not self.withdraw(turn)  # or handed a slot just as the wait ended
+
+    def withdraw(self, turn: Turn) -> bool:
         """Step out of line; False when a slot was already handed to ``turn``."""
         with self._lock:
             try:
@@ -58,11 +90,27 @@ class FairGate:
                 return False
             return True
 
+    def enter(self, timeout: float) -> bool:
+        """Wait in line for a slot (a plain one: any payload is for the caller
+        of register()/wait()); False after ``timeout`` seconds."""
+        turn = self.register()
+        return True if turn is None else self.wait(turn, timeout)
+
+    def hand_over(self, payload: Any) -> bool:
+        """Give a slot, with ``payload``, to the first waiter; False when nobody waits."""
+        with self._lock:
+            if not self._waiters:
+                return False
+            turn = self._waiters.popleft()
+            turn.payload = payload
+            turn.lock.release()
+            return True
+
     def leave(self) -> None:
         """Give the slot to the first waiter, or back to the free ones."""
         with self._lock:
             if self._waiters:
-                self._waiters.popleft().release()
+                self._waiters.popleft().lock.release()
             else:
                 self._free += 1
 

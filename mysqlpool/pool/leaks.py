@@ -17,7 +17,7 @@ logger = logging.getLogger("mysqlpool")
 def report(pool: ConnectionPool, threshold: float) -> None:
     """Warn once about each checkout held longer than ``threshold`` seconds."""
     now = time.monotonic()
-    for checkout in pool.checked_out_now():
+    for checkout in pool.in_use():
         if not checkout.leak_reported and now - checkout.checked_out_at > threshold:
             checkout.leak_reported = True
             logger.warning(

@@ -2,52 +2,57 @@
 
 A connection the server closed while it sat idle (restart, KILL,
 ``wait_timeout``, a proxy's idle timeout) has a readable socket, which a
-zero-timeout poll sees for free. Only a connection idle for longer than
-``ping_after_idle`` is also pinged, and the ping gives up after
-``ping_timeout`` (see watchdog.py).
+zero-timeout poll sees without a round trip. A connection idle for longer
+than ``ping_after_idle`` is also pinged, and the ping gives up after
+``ping_timeout`` (see watchdog.py); one returned a moment ago is not looked
+at at all.
 """
 
 from __future__ import annotations
 
 import select
-import time
 from typing import Any
 
 from ..config import PoolConfig
 from ..drivers import Driver
 from ..green import original
 from . import watchdog
+from .slot import Slot
 
-#: Key in the connection record's info: ((socket token, fd), poll object or None).
-POLLER = "mysqlpool.poller"
-#: Key in the connection record's info: when (time.monotonic()) it must be replaced.
-EXPIRES = "mysqlpool.expires"
+#: A connection returned less than this many seconds ago would be handed out
+#: without a look at its socket (HikariCP skips its checks for 500 ms). At 0:
+#: always a look, one zero-timeout poll: a server that closed the connection
+#: a moment after it was returned (a KILL, a restart) then costs a reconnect,
+#: not the next request.
+POLL_AFTER_IDLE = 0.0
 
 _READABLE = getattr(select, "POLLIN", 1) | getattr(select, "POLLERR", 8) | getattr(
     select, "POLLHUP", 16)
 
 
-def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: float,
+def idle_problem(driver: Driver, dbapi_connection: Any, slot: Slot, now: float,
                  config: PoolConfig) -> tuple[str, bool] | None:
     """Why a connection that was idle cannot be handed out, and whether that is
     normal operation (its lifetime is over) rather than a failure; None when
     it can be (``config`` gives ping_after_idle and ping_timeout).
 
     Raises watchdog.PingTimeout when the server did not answer the ping in time.
-    On every checkout: kept to one driver call and one poll when all is well.
+    On every checkout: nothing but two comparisons when it was just used.
     """
-    now = time.monotonic()
-    expires = info.get(EXPIRES)
-    if expires is not None and expires <= now:
+    if slot.expires <= now:
         return "it reached its lifetime (recycle)", True
-    problem = socket_problem(driver, dbapi_connection, info)
+    idle = now - slot.last_used  # type: ignore[operator]  (never None once used)
+    ping_after_idle = config.ping_after_idle
+    ping = ping_after_idle is not None and idle > ping_after_idle
+    if not ping and idle < POLL_AFTER_IDLE:
+        return None
+    problem = socket_problem(driver, dbapi_connection, slot)
     if problem is not None:
         return problem, False
-    ping_after_idle = config.ping_after_idle
-    if ping_after_idle is not None and now - last_used > ping_after_idle:
+    if ping:
         try:
-            watchdog.bounded(info[POLLER][0][1], config.ping_timeout, driver.ping,
-                             dbapi_connection)
+            watchdog.bounded(slot.poller[0][1], config.ping_timeout,  # type: ignore[index]
+                             driver.ping, dbapi_connection)
         except watchdog.PingTimeout:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure means not usable
@@ -55,22 +60,41 @@ def idle_problem(driver: Driver, dbapi_connection: Any, info: dict, last_used: f
     return None
 
 
-def socket_problem(driver: Driver, dbapi_connection: Any, info: dict) -> str | None:
+def socket_problem(driver: Driver, dbapi_connection: Any, slot: Slot) -> str | None:
     """Why an idle connection's socket shows it dead (no round trip), or None."""
     state = driver.socket_state(dbapi_connection)
     if state is None:
         return "its socket is closed"
-    cached = info.get(POLLER)
+    cached = slot.poller
     # The poll object is kept per socket, not per fd number: once the driver
     # has closed its socket, the number may belong to another one.
     if cached is None or cached[0] != state:
-        cached = info[POLLER] = (state, _poller(state[1]))
+        cached = slot.poller = (state, _poller(state[1]))
     poller = cached[1]
     # Readable while idle: closed, or an error packet waiting (MySQL 8 sends
     # one before it closes an idle connection).
     if poller.poll(0) if poller is not None else _selectable(state[1]):
         return "the server closed the connection"
     return None
+
+
+def keep_poller(driver: Driver, dbapi_connection: Any, slot: Slot) -> None:
+    """Make the poll object of the connection's socket now (its user holds
+    it), so that housekeeping can look at it later without calling the
+    driver's connection, which another thread may be using then."""
+    state = driver.socket_state(dbapi_connection)
+    if state is not None:
+        slot.poller = (state, _poller(state[1]))
+
+
+def seen_closed(slot: Slot) -> bool:
+    """Whether the socket last seen for this connection is readable now, from
+    the poll object kept for it (no call on the driver's connection, which
+    another thread may be using); False when none is kept."""
+    cached = slot.poller
+    if cached is None or cached[1] is None:
+        return False
+    return bool(cached[1].poll(0))
 
 
 def _poller(fd: int) -> Any:

@@ -26,8 +26,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import leaks
-from .checkout import LAST_USED
-from .liveness import EXPIRES, socket_problem
+from .liveness import seen_closed, socket_problem
+from .slot import Slot, slot_of
 
 if TYPE_CHECKING:
     from .base import ConnectionPool
@@ -97,14 +97,15 @@ def _queue(pool: ConnectionPool) -> Any:
 
 def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
     """Close the idle connections that should go; return how many."""
-    failed_over_at = getattr(pool.sa_pool, "_invalidate_time", 0)
+    _unpark_leaving(pool, now)
     leaving: list[tuple[Any, str]] = []
     with queue.mutex:
         idle = [record for record in queue.queue if record.dbapi_connection is not None]
-        kept = len(idle) + pool.checked_out()
-        idle.sort(key=lambda record: record.info.get(LAST_USED, 0))  # longest idle first
+        kept = len(idle) + len(pool.entries)
+        # Longest idle first.
+        idle.sort(key=lambda record: slot_of(record).last_used or 0)
         for record in idle:
-            counter = _why_close(pool, record, now, failed_over_at, kept)
+            counter = _why_close(pool, slot_of(record), record.dbapi_connection, now, kept)
             if counter is None:
                 continue
             if not pool.try_take_slot():
@@ -137,19 +138,50 @@ def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
     return len(leaving)
 
 
-def _why_close(pool: ConnectionPool, record: Any, now: float, failed_over_at: float,
+def _unpark_leaving(pool: ConnectionPool, now: float) -> None:
+    """Parked connections that should go (idle too long, past their lifetime,
+    dead, left behind by a failover) go back into SQLAlchemy's pool, where the
+    rest of the round closes them with the idle ones.
+
+    A parked connection may be taken at any moment: it is first looked at
+    without touching the driver's connection object (whose methods another
+    thread may be calling), and only claimed, and looked at again, if it
+    seems to have to go.
+    """
+    kept = len(pool.idle_records()) + len(pool.entries)
+    for entry in tuple(pool.entries):
+        if not entry.parked or entry.fairy is None:
+            continue
+        if _why_close(pool, entry.slot, None, now, kept) is None:
+            continue
+        if not entry.claimed():
+            continue  # taken meanwhile
+        if entry.fairy is not None and _why_close(
+                pool, entry.slot, entry.connection, now, kept) is not None:
+            pool.check_in(entry)
+            kept -= 1
+        else:
+            pool.repark(entry)
+
+
+def _why_close(pool: ConnectionPool, slot: Slot, connection: Any, now: float,
                kept: int) -> str | None:
-    """The counter an idle connection is closed under, or None to keep it."""
-    info = record.info
+    """The counter an idle connection is closed under, or None to keep it.
+    Without ``connection``, only what needs no call on it (the socket from
+    the poll object kept for it, if any)."""
     config = pool.config
-    if socket_problem(pool.driver, record.dbapi_connection, info) is not None:
+    if connection is not None:
+        dead = socket_problem(pool.driver, connection, slot) is not None
+    else:
+        dead = seen_closed(slot)
+    if dead:
         return "dead_closed"
-    if info.get(EXPIRES, float("inf")) <= now:
+    if slot.expires <= now:
         return "lifetime_closed"
-    if record.starttime < failed_over_at:
+    if slot.opened_at < pool.failed_over_at:
         return "failovers_closed"
     if (config.max_idle is not None and kept > config.min_size
-            and now - info.get(LAST_USED, now) > config.max_idle):
+            and now - (slot.last_used or now) > config.max_idle):
         return "idle_closed"
     return None
 
@@ -159,7 +191,8 @@ def fill(pool: ConnectionPool, queue: Any) -> int:
     schedule = pool.refills
     if not schedule.due(time.monotonic()):
         return 0
-    missing = pool.config.min_size - len(pool.idle_records()) - pool.checked_out()
+    # Out of SQLAlchemy's pool (in use, parked, or being opened by a checkout).
+    missing = pool.config.min_size - len(pool.idle_records()) - pool.sa_pool.checkedout()
     opened = 0
     while opened < missing:
         if not pool.try_take_slot():
@@ -206,6 +239,6 @@ def _open_into_queue(pool: ConnectionPool, queue: Any) -> Any:
             raise
     else:
         return None
-    record.info[LAST_USED] = time.monotonic()
+    slot_of(record).last_used = time.monotonic()
     sa_pool._do_return_conn(record)
     return record

@@ -35,7 +35,9 @@ def snapshot(pool: ConnectionPool) -> dict[str, Any]:
     sa_pool = pool.sa_pool
     config = pool.config
     stats = pool.stats
-    idle = len(pool.idle_records()) if hasattr(sa_pool, "checkedin") else None
+    # Parked connections are idle: free for anyone, kept near the wrapper
+    # that used them last.
+    idle = (len(pool.idle_records()) + pool.parked()) if hasattr(sa_pool, "checkedin") else None
     figures = {
         "alias": pool.alias,
         "driver": pool.driver.name,
@@ -47,9 +49,10 @@ def snapshot(pool: ConnectionPool) -> dict[str, Any]:
         "recycle": config.lifetime,
         "checked_out": pool.checked_out(),
         "idle": idle,
-        # SQLAlchemy counts unopened slots as negative overflow; report only
-        # connections open beyond pool_size.
-        "overflow": max(0, sa_pool.overflow()) if hasattr(sa_pool, "overflow") else None,
+        # Connections open beyond pool_size (SQLAlchemy's own overflow counts
+        # slots whose connection was closed, and unopened ones as negative).
+        "overflow": (max(0, len(pool.entries) + len(pool.idle_records()) - config.pool_size)
+                     if hasattr(sa_pool, "overflow") else None),
         "waiting": pool.waiting(),
     }
     hosts = pool.connections_per_host()
@@ -58,4 +61,5 @@ def snapshot(pool: ConnectionPool) -> dict[str, Any]:
     with stats.lock:
         figures.update({name: getattr(stats, name) for name in COUNTERS})
         figures["wait_time"] = round(stats.wait_time, 6)
+    figures["checkouts"] = pool.checkouts()
     return figures

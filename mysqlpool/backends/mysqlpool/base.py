@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
 from django.core import checks
@@ -69,6 +70,9 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._checkout: pools.PooledConnection | None = None
+        #: The connection this wrapper parked at its last close(), which its
+        #: next connect() takes back if nobody took it over meanwhile.
+        self._parked: pools.PooledConnection | None = None
         self._pool: pools.ConnectionPool | None = None
         self._binding: Binding | None = None
         # The session state the checked-out connection had when connect() took
@@ -138,6 +142,43 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     # ----- connect and close --------------------------------------------------
 
     @async_unsafe
+    def connect(self) -> None:
+        parked = self._parked
+        if parked is not None:
+            self._parked = None
+            if self._resume(parked):
+                return
+        super().connect()
+
+    def _resume(self, parked: pools.PooledConnection) -> bool:
+        """Take back the connection parked at the last close(), as Django's
+        connect() would take a new one, without what stays true of it: the
+        settings it was made for, autocommit on (it is parked only then), the
+        session set up for this wrapper. Like a persistent connection of
+        stock Django, it does not send ``connection_created`` again."""
+        binding = self._binding
+        if (binding is None or binding.pool is not parked.pool
+                or not binding.current(self.settings_dict)):
+            return False  # the settings changed: a new pool's connection
+        if not parked.pool.reclaim(parked, self):
+            return False
+        # What Django's connect() resets besides the connection.
+        self.in_atomic_block = False
+        self.savepoint_ids = []
+        self.atomic_blocks = []
+        self.needs_rollback = False
+        self.health_check_enabled = self.settings_dict["CONN_HEALTH_CHECKS"]
+        max_age = self.settings_dict["CONN_MAX_AGE"]
+        self.close_at = None if max_age is None else time.monotonic() + max_age
+        self.closed_in_transaction = False
+        self.errors_occurred = False
+        self.health_check_done = True
+        self.connection = parked.connection
+        self._checkout = parked
+        self.run_on_commit = []
+        return True
+
+    @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         binding = self._binding
         if binding is None or (binding.pool is not None and binding.pool.retired):
@@ -155,7 +196,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             )
         self._pool = pool
         checkout = self._checkout = pool.checkout(owner=self)
-        self._checked_out_state = checkout.info.get(pools.SESSION_STATE)
+        self._checked_out_state = checkout.slot.session_state
         return checkout.connection
 
     def _session_statements(self) -> tuple[str, ...]:
@@ -193,7 +234,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
                 for statement in statements:
                     cursor.execute(statement)
         if checkout is not None:
-            checkout.info[pools.SESSION_STATE] = statements
+            checkout.slot.session_state = statements
 
     def _close(self) -> None:
         checkout = self._checkout
@@ -206,7 +247,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         # wrapper even inside an atomic block (Django then refuses to reconnect).
         self.connection = None
         with self.wrap_database_errors:
-            checkout.release(autocommit=self.autocommit)
+            if checkout.release(autocommit=self.autocommit):
+                self._parked = checkout
 
     def close_if_health_check_failed(self) -> None:
         if not self.health_check_enabled:
@@ -221,6 +263,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
 
     def forget_inherited_connection(self, checkout: pools.PooledConnection) -> None:
         """In a forked child: drop the parent's connection without touching it."""
+        if self._parked is checkout:
+            self._parked = None
         if self._checkout is checkout:
             self._checkout = None
             self.connection = None

@@ -24,10 +24,12 @@ class CursorWrapper(MySQLCursorWrapper):
         super().__init__(cursor)
         self.driver = driver
         self.checkout = checkout
+        #: The connection's use this cursor belongs to (refused in any other).
+        self.use = checkout.use if checkout is not None else 0
 
     def execute(self, query, args=None):
         if self.checkout is not None:
-            self.checkout.note(query)
+            self.checkout.note(query, self.use)
         try:
             # args is None means no string interpolation
             return self.cursor.execute(query, args)
@@ -36,7 +38,7 @@ class CursorWrapper(MySQLCursorWrapper):
 
     def executemany(self, query, args):
         if self.checkout is not None:
-            self.checkout.note(query)
+            self.checkout.note(query, self.use)
         try:
             return self.cursor.executemany(query, args)
         except self.driver.dbapi.Error as exc:
@@ -44,7 +46,7 @@ class CursorWrapper(MySQLCursorWrapper):
 
     def callproc(self, procname, args=()):
         if self.checkout is not None:
-            self.checkout.note("CALL")  # a procedure may change anything
+            self.checkout.note("CALL", self.use)  # a procedure may change anything
         try:
             return self.cursor.callproc(procname, args)
         except self.driver.dbapi.Error as exc:
@@ -52,8 +54,8 @@ class CursorWrapper(MySQLCursorWrapper):
 
     def nextset(self):
         # Reads the next result from the server: not on a returned connection.
-        if self.checkout is not None and self.checkout.returned:
-            self.checkout.note("")  # raises the closed-cursor error
+        if self.checkout is not None and not self.checkout.current(self.use):
+            self.checkout.note("", self.use)  # raises the closed-cursor error
         return self.cursor.nextset()
 
     def _raise(self, exc: BaseException):
