@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 import time
 
 import pytest
@@ -17,6 +18,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import connections
 
+import mysqlpool
 from tests.app.models import Item
 from tests.conftest import wait_for
 from tests.support.holding import held
@@ -202,35 +204,45 @@ def test_several_killed_idle_connections_are_replaced_at_checkout(admin, use_lif
 
 
 def test_busy_threads_over_a_small_pool_are_served_in_turn():
-    """No thread waits past the pool's timeout while others keep being served."""
-    import threading
+    """Threads waiting for a connection are served in the order they started
+    waiting: each one starts only once the one before it is seen waiting."""
+    waiters = 6
+    with pool_arguments(pool_size=2, max_overflow=0, timeout=30):
+        served: list[int] = []
+        errors: list[BaseException] = []
 
-    from mysqlpool import PoolTimeout
-
-    with pool_arguments(pool_size=2, max_overflow=0, timeout=2):
-        served, timeouts, stop = {}, [], threading.Event()
-
-        def busy(index):
-            served[index] = 0
+        def wait_then_query(index: int) -> None:
             try:
-                while not stop.is_set():
-                    try:
-                        with connections["default"].cursor() as cursor:
-                            cursor.execute("SELECT 1")
-                    except PoolTimeout as exc:
-                        timeouts.append(exc)
-                    finally:
-                        connections["default"].close()
-                    served[index] += 1
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                    # Still holding the connection: the next waiter cannot be
+                    # served before this is recorded.
+                    served.append(index)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
             finally:
                 connections.close_all()
 
-        threads = [threading.Thread(target=busy, args=(i,)) for i in range(12)]
-        for thread in threads:
-            thread.start()
-        time.sleep(5)
-        stop.set()
-        for thread in threads:
-            thread.join(30)
-    assert timeouts == []
-    assert all(count > 0 for count in served.values()), served
+        def waiting() -> int:
+            return mysqlpool.stats()["default"]["waiting"]
+
+        threads = []
+        # One connection stays held throughout; the other goes from waiter to
+        # waiter, so they are served one at a time.
+        with held("default", 1):
+            with held("default", 1):
+                timeouts_before = mysqlpool.stats()["default"]["timeouts"]
+                for index in range(waiters):
+                    thread = threading.Thread(target=wait_then_query, args=(index,),
+                                              name=f"waiter-{index}")
+                    thread.start()
+                    threads.append(thread)
+                    wait_for(lambda: waiting() == len(threads), 10,
+                             f"waiter {index} is not waiting for a connection")
+            # The second holder has returned its connection: the waiters get it in turn.
+            for thread in threads:
+                thread.join(30)
+            assert not [thread.name for thread in threads if thread.is_alive()]
+            assert errors == []
+            assert served == list(range(waiters))
+            assert mysqlpool.stats()["default"]["timeouts"] == timeouts_before
