@@ -25,6 +25,7 @@ def database_access(django_db_blocker):
     with django_db_blocker.unblock():
         yield
 
+
 #: QueuePool's default limit: pool_size 5 + max_overflow 10.
 DEFAULT_LIMIT = 15
 
