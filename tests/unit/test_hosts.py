@@ -70,6 +70,9 @@ BAD: list[tuple[str, str]] = [
     ("db1,db2:33 07", "db2:33 07"),
     ("db1,[::1]:port", "[::1]:port"),
     ("db1,[]:3306", "[]:3306"),
+    ("db1,db2:\u00b2", "db2:\u00b2"),  # a digit to str.isdigit(), not to int()
+    ("db1,db2:\u0663", "db2:\u0663"),  # an Arabic-Indic three
+    ("db1,[::1]x", "[::1]x"),  # something after the address that is no port
 ]
 
 
