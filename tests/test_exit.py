@@ -1,6 +1,7 @@
 """A process that used the pool and exits normally prints nothing about it, and
-a transaction it left open at exit is rolled back: its write is not kept and
-its row locks are free once the process is gone."""
+its connection, which Django never closes in the main thread, is rolled back
+and closed: a transaction left open is not kept, its row locks are free once
+the process is gone, and the server sees the connection closed, not dropped."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import wait_for
+from tests.server import ThrowawayServer, server_binary
 from tests.users import admin_connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,3 +164,75 @@ def test_a_transaction_open_at_exit_is_rolled_back_quietly(probe_table):
     assert waited < 5
     wait_for(lambda: open_transaction_of(admin, connection_id) is None, 5,
              "the child's transaction is still listed in INNODB_TRX", interval=0.25)
+
+
+# ----- the connection is closed, not dropped -----------------------------------------
+
+#: Uses the connection, says which it is, and exits with it still checked out.
+SAYS_ITS_CONNECTION = textwrap.dedent("""
+    import django
+    django.setup()
+    from django.db import connections, transaction
+
+    if {transaction_open}:
+        transaction.set_autocommit(False)
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        print(cursor.fetchone()[0], flush=True)
+""")
+
+
+@pytest.fixture(scope="module")
+def private_server():
+    """A server only this module's child processes use: its count of aborted
+    clients is theirs."""
+    if server_binary() is None:
+        pytest.skip("needs a mariadbd binary to start a server of its own")
+    server = ThrowawayServer()
+    server.start()
+    connection = admin_connection(server.address, use_database=False, autocommit=True)
+    try:
+        connection.cursor().execute(f"CREATE DATABASE {server.address.database}")
+    finally:
+        connection.close()
+    yield server
+    server.destroy()
+
+
+def server_status(server: ThrowawayServer, sql: str) -> list[tuple]:
+    connection = admin_connection(server.address, autocommit=True)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        connection.close()
+
+
+def aborted_clients(server: ThrowawayServer) -> int:
+    return int(server_status(server, "SHOW GLOBAL STATUS LIKE 'Aborted_clients'")[0][1])
+
+
+@pytest.mark.parametrize("transaction_open", [False, True],
+                         ids=["autocommit", "transaction-open"])
+def test_a_connection_open_at_exit_is_closed_not_dropped(private_server, transaction_open):
+    """The server counts no aborted client for it: a connection dropped
+    without COM_QUIT is one (Aborted_clients, and an "Aborted connection"
+    note in the server's error log)."""
+    address = private_server.address
+    before = aborted_clients(private_server)
+    done = subprocess.run(
+        [sys.executable, "-c", SAYS_ITS_CONNECTION.format(transaction_open=transaction_open)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**child_environment(), "MYSQLPOOL_TEST_URL":
+             f"mysql://root@{address.host}:{address.port}/{address.database}"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr
+    connection_id = int(done.stdout)
+    # The server has finished with the connection (and counted it) once
+    # PROCESSLIST no longer lists it.
+    listed = f"SELECT ID FROM information_schema.PROCESSLIST WHERE ID = {connection_id}"
+    wait_for(lambda: not server_status(private_server, listed), 10,
+             "the child's connection is still on the server")
+    assert aborted_clients(private_server) == before, "the connection was dropped, not closed"
