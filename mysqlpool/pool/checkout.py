@@ -65,7 +65,7 @@ class PooledConnection:
         self.fairy = fairy
         self.connection = fairy.dbapi_connection
         self.info = fairy.info
-        self.owner = weakref.ref(owner) if owner is not None else None
+        self.owner = weakref.ref(owner, self._owner_gone) if owner is not None else None
         self.effects = statements.CLEAN
         #: Why the connection must not be reused, once that is known.
         self.broken: str | None = None
@@ -160,7 +160,7 @@ class PooledConnection:
     def _return(self, fairy: Any, autocommit: bool, abandoned: bool) -> None:
         pool = self.pool
         if abandoned:  # already reported
-            invalidate(fairy, None, expected="its thread ended holding it")
+            invalidate(fairy, None, expected="its user is gone (thread ended, exit)")
             return
         if self.broken:
             invalidate(fairy, None, failure=self.broken)
@@ -195,6 +195,24 @@ class PooledConnection:
         if owner is not None:
             owner.forget_inherited_connection(self)
 
+    def _owner_gone(self, owner: weakref.ref) -> None:
+        """The wrapper holding this checkout was garbage collected without
+        close(), in a thread that goes on: nobody can return it now."""
+        if self.owner is not owner or self.fairy is None or self.pool.pid != os.getpid():
+            return
+        if _exiting:
+            return  # close_at_exit() and the process's end take care of it
+        logger.warning(
+            "A connection of %r was dropped without close() (its DatabaseWrapper was "
+            "garbage collected); rolling back and closing it so its transaction and "
+            "locks don't outlive it", self.pool.alias,
+        )
+        try:
+            self.connection.rollback()
+        except Exception:  # noqa: BLE001 - it is closed next either way
+            logger.debug("ROLLBACK of a dropped connection failed", exc_info=True)
+        self.release(abandoned=True)
+
     def abandon_dead_thread(self) -> None:
         """The thread that checked this out ended without returning it."""
         if self.fairy is None or self.pool.pid != os.getpid():
@@ -222,6 +240,25 @@ class PooledConnection:
         except Exception:  # noqa: BLE001 - it is closed next either way
             logger.debug("ROLLBACK of an abandoned connection failed", exc_info=True)
         self.release(abandoned=True)
+
+
+def close_at_exit() -> None:
+    """The interpreter is exiting normally: the connections this (main)
+    thread still holds (Django never closes them) are rolled back and closed
+    now, while the network code still works; dropped at the process's end,
+    each would be an aborted connection in the server's log."""
+    for checkout in list(thread_checkouts()):
+        if checkout.fairy is None or checkout.pool.pid != os.getpid():
+            continue
+        logger.debug("Closing a connection of %r at exit", checkout.pool.alias)
+        try:
+            checkout.connection.rollback()
+        except Exception:  # noqa: BLE001 - it is closed next either way
+            logger.debug("ROLLBACK at exit failed", exc_info=True)
+        try:
+            checkout.release(abandoned=True)
+        except Exception:  # noqa: BLE001 - never raise at exit
+            logger.debug("Closing a connection at exit failed", exc_info=True)
 
 
 def invalidate(fairy: Any, exc: BaseException | None, expected: str | None = None,
