@@ -37,7 +37,8 @@ def parse_hosts(setting: str, value: Any, default_port: int | None) -> list[Host
     hosts = []
     for entry in entries:
         host, port = _split(entry)
-        if not host or (port is not None and not port.isdigit()):
+        # isdecimal() alone would take "²" or "٣", which int() then refuses.
+        if not host or (port is not None and not (port.isascii() and port.isdigit())):
             raise ImproperlyConfigured(
                 f"{setting} = {value!r}: {entry!r} is not a host. Give hosts separated "
                 "by commas, each 'host' or 'host:port' ('[IPv6]:port' for an IPv6 "
@@ -49,7 +50,9 @@ def parse_hosts(setting: str, value: Any, default_port: int | None) -> list[Host
 def _split(entry: str) -> tuple[str, str | None]:
     if entry.startswith("["):
         host, _, rest = entry[1:].partition("]")
-        return host, rest[1:] if rest.startswith(":") else None
+        if rest and not rest.startswith(":"):
+            return "", None  # something after the bracket that is not a port
+        return host, rest[1:] if rest else None
     if entry.count(":") == 1:
         host, _, port = entry.partition(":")
         return host, port

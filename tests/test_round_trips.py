@@ -2,11 +2,15 @@
 
 The session's ``Questions`` counter counts statements (ROLLBACK, SET, ...) and
 ``Com_admin_commands`` counts pings and resets, which ``Questions`` leaves out.
-Their sum between two probes on the same physical connection is every request
-the client sent in between, whatever the driver does under Django.
+Together, between two probes on the same physical connection, they count every
+request the client sent in between, whatever the driver does under Django.
 """
 
+from __future__ import annotations
+
 import contextlib
+import dataclasses
+import threading
 import time
 
 import pytest
@@ -14,11 +18,42 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import connections
 
+import mysqlpool
 from tests.app.models import Item
+from tests.conftest import wait_for
+from tests.support.holding import held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 COUNTERS = "SHOW SESSION STATUS WHERE Variable_name IN ('Questions', 'Com_admin_commands')"
+#: The session's isolation level: tx_isolation on MariaDB (transaction_isolation
+#: too from 11.1), transaction_isolation on MySQL 8, which removed tx_isolation.
+ISOLATION = ("SHOW SESSION VARIABLES WHERE Variable_name IN "
+             "('tx_isolation', 'transaction_isolation')")
+
+
+@dataclasses.dataclass(frozen=True)
+class Requests:
+    """Requests a session has sent: statements (``Questions``) and the commands
+    ``Questions`` leaves out, pings and resets (``Com_admin_commands``)."""
+
+    statements: int
+    admin_commands: int
+
+    def __add__(self, other: Requests) -> Requests:
+        return Requests(self.statements + other.statements,
+                        self.admin_commands + other.admin_commands)
+
+    def __sub__(self, other: Requests) -> Requests:
+        return Requests(self.statements - other.statements,
+                        self.admin_commands - other.admin_commands)
+
+
+PING = Requests(statements=0, admin_commands=1)
+
+
+def statements(count: int) -> Requests:
+    return Requests(statements=count, admin_commands=0)
 
 
 @contextlib.contextmanager
@@ -36,23 +71,37 @@ def pool_arguments(**arguments):
         connection.settings_dict["OPTIONS"] = saved
 
 
-def probe(connection) -> tuple[int, int]:
+def probe(connection) -> tuple[int, Requests]:
     """(connection id, requests this session has sent so far), in its own checkout."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT CONNECTION_ID()")
         connection_id = cursor.fetchone()[0]
         cursor.execute(COUNTERS)
-        sent = sum(int(value) for _, value in cursor.fetchall())
+        counters = {name: int(value) for name, value in cursor.fetchall()}
     connection.close()
-    return connection_id, sent
+    return connection_id, Requests(counters["Questions"], counters["Com_admin_commands"])
 
 
-def probe_cost(connection) -> int:
-    """What one probe itself adds to the counters (its two statements)."""
+def probe_cost(connection) -> Requests:
+    """What one probe itself sends, checkout and return included. Measure it on
+    a pool that never pings (ping_after_idle None or long): it must not depend
+    on how long the machine takes between the two probes."""
     first_id, first = probe(connection)
     second_id, second = probe(connection)
     assert first_id == second_id, "the pool handed out another connection"
     return second - first
+
+
+def session_isolation(connection) -> tuple[int, str]:
+    """(connection id, the session's isolation level), in its own checkout."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        connection_id = cursor.fetchone()[0]
+        cursor.execute(ISOLATION)
+        levels = {value for _, value in cursor.fetchall()}
+    connection.close()
+    assert len(levels) == 1, levels  # both names, where the server has both, agree
+    return connection_id, levels.pop()
 
 
 def request(view) -> None:
@@ -62,6 +111,13 @@ def request(view) -> None:
         view()
     finally:
         request_finished.send(sender=WSGIHandler)
+
+
+def wait_until_idle_for(seconds: float, since: float) -> None:
+    """Return once more than ``seconds`` have passed on the monotonic clock
+    (the pool's) since ``since``."""
+    wait_for(lambda: time.monotonic() - since > seconds, seconds + 10,
+             f"the monotonic clock did not pass {seconds} s", interval=seconds / 4)
 
 
 def test_a_pooled_request_sends_only_its_query():
@@ -75,34 +131,35 @@ def test_a_pooled_request_sends_only_its_query():
         last_id, after = probe(connection)
     assert first_id == last_id
     # Three requests of one query each; no ping, ROLLBACK, SET or version query.
-    assert after - before == cost + 3
+    assert after - before == cost + statements(3)
 
 
 def test_a_connection_idle_longer_than_ping_after_idle_is_pinged():
-    with pool_arguments(ping_after_idle=0.05) as connection:
-        probe(connection)
-        cost = probe_cost(connection)  # may include a ping if the machine is slow
-        _, before = probe(connection)
-        time.sleep(0.2)
-        _, after = probe(connection)
+    # What a probe sends, from a pool that never pings. The same driver sends
+    # the same requests for it from any pool.
+    with pool_arguments(ping_after_idle=None) as connection:
+        cost = probe_cost(connection)
+    ping_after_idle = 0.2
+    with pool_arguments(ping_after_idle=ping_after_idle) as connection:
+        first_id, before = probe(connection)
+        # The probe has returned the connection: it has been idle since before now.
+        wait_until_idle_for(ping_after_idle, since=time.monotonic())
+        last_id, after = probe(connection)
+    assert last_id == first_id
     # The probe, plus exactly one ping at checkout.
-    assert after - before >= cost + 1
-    assert after - before <= cost + 2
+    assert after - before == cost + PING
 
 
 def test_session_state_is_set_once_per_physical_connection():
     with pool_arguments(ping_after_idle=60) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT @@SESSION.tx_isolation, CONNECTION_ID()")
-            isolation, first_id = cursor.fetchone()
-        connection.close()
+        first_id, isolation = session_isolation(connection)
         assert isolation == "READ-COMMITTED"
         cost = probe_cost(connection)
         _, before = probe(connection)
         request(lambda: Item.objects.exists())
         last_id, after = probe(connection)
     assert last_id == first_id
-    assert after - before == cost + 1
+    assert after - before == cost + statements(1)
 
 
 def test_a_request_that_changes_the_session_gets_the_state_again():
@@ -110,10 +167,7 @@ def test_a_request_that_changes_the_session_gets_the_state_again():
         with connection.cursor() as cursor:
             cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE")
         connection.close()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT @@SESSION.tx_isolation")
-            assert cursor.fetchone()[0] == "READ-COMMITTED"
-        connection.close()
+        assert session_isolation(connection)[1] == "READ-COMMITTED"
 
 
 def test_a_killed_connection_is_replaced_without_a_ping(admin):
@@ -122,9 +176,9 @@ def test_a_killed_connection_is_replaced_without_a_ping(admin):
         admin.query(f"KILL {int(first_id)}")
         # The server closes the socket; the pool sees it at checkout (poll(),
         # no round trip) and opens a new connection instead of failing.
-        deadline = time.monotonic() + 5
-        while first_id in admin.connection_ids("root") and time.monotonic() < deadline:
-            time.sleep(0.01)
+        user = connection.settings_dict["USER"]
+        wait_for(lambda: first_id not in admin.connection_ids(user), 10,
+                 f"connection {first_id} still on the server after KILL")
         request(lambda: Item.objects.exists())
         second_id, _ = probe(connection)
     assert second_id != first_id
@@ -132,36 +186,16 @@ def test_a_killed_connection_is_replaced_without_a_ping(admin):
 
 @pytest.mark.parametrize("use_lifo", [True, False])
 def test_several_killed_idle_connections_are_replaced_at_checkout(admin, use_lifo):
-    import threading
-
     with pool_arguments(ping_after_idle=60, use_lifo=use_lifo) as connection:
-        ids, ready, release = [], threading.Barrier(3), threading.Event()
-
-        def hold():
-            try:
-                ids.append(probe_in_thread())
-                ready.wait(10)
-                release.wait(10)
-            finally:
-                connections.close_all()
-
-        def probe_in_thread():
-            with connections["default"].cursor() as cursor:
-                cursor.execute("SELECT CONNECTION_ID()")
-                return cursor.fetchone()[0]
-
-        threads = [threading.Thread(target=hold) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        release.set()
-        for thread in threads:
-            thread.join(10)
-        assert len(set(ids)) == 3  # three idle connections in the pool now
+        # Three connections held at once, so three different ones; idle in the
+        # pool once the block ends.
+        with held("default", 3) as ids:
+            assert len(set(ids)) == 3
         for connection_id in ids:
             admin.query(f"KILL {int(connection_id)}")
-        deadline = time.monotonic() + 5
-        while set(ids) & admin.connection_ids("root") and time.monotonic() < deadline:
-            time.sleep(0.01)
+        user = connection.settings_dict["USER"]
+        wait_for(lambda: not set(ids) & admin.connection_ids(user), 10,
+                 f"connections {ids} still on the server after KILL")
         # One checkout walks past every dead one (FIFO) or reconnects the slot
         # it just closed (LIFO); either way the request succeeds.
         request(lambda: Item.objects.exists())
@@ -170,35 +204,45 @@ def test_several_killed_idle_connections_are_replaced_at_checkout(admin, use_lif
 
 
 def test_busy_threads_over_a_small_pool_are_served_in_turn():
-    """No thread waits past the pool's timeout while others keep being served."""
-    import threading
+    """Threads waiting for a connection are served in the order they started
+    waiting: each one starts only once the one before it is seen waiting."""
+    waiters = 6
+    with pool_arguments(pool_size=2, max_overflow=0, timeout=30):
+        served: list[int] = []
+        errors: list[BaseException] = []
 
-    from mysqlpool import PoolTimeout
-
-    with pool_arguments(pool_size=2, max_overflow=0, timeout=2):
-        served, timeouts, stop = {}, [], threading.Event()
-
-        def busy(index):
-            served[index] = 0
+        def wait_then_query(index: int) -> None:
             try:
-                while not stop.is_set():
-                    try:
-                        with connections["default"].cursor() as cursor:
-                            cursor.execute("SELECT 1")
-                    except PoolTimeout as exc:
-                        timeouts.append(exc)
-                    finally:
-                        connections["default"].close()
-                    served[index] += 1
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                    # Still holding the connection: the next waiter cannot be
+                    # served before this is recorded.
+                    served.append(index)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
             finally:
                 connections.close_all()
 
-        threads = [threading.Thread(target=busy, args=(i,)) for i in range(12)]
-        for thread in threads:
-            thread.start()
-        time.sleep(5)
-        stop.set()
-        for thread in threads:
-            thread.join(30)
-    assert timeouts == []
-    assert all(count > 0 for count in served.values()), served
+        def waiting() -> int:
+            return mysqlpool.stats()["default"]["waiting"]
+
+        threads = []
+        # One connection stays held throughout; the other goes from waiter to
+        # waiter, so they are served one at a time.
+        with held("default", 1):
+            with held("default", 1):
+                timeouts_before = mysqlpool.stats()["default"]["timeouts"]
+                for index in range(waiters):
+                    thread = threading.Thread(target=wait_then_query, args=(index,),
+                                              name=f"waiter-{index}")
+                    thread.start()
+                    threads.append(thread)
+                    wait_for(lambda: waiting() == len(threads), 10,
+                             f"waiter {index} is not waiting for a connection")
+            # The second holder has returned its connection: the waiters get it in turn.
+            for thread in threads:
+                thread.join(30)
+            assert not [thread.name for thread in threads if thread.is_alive()]
+            assert errors == []
+            assert served == list(range(waiters))
+            assert mysqlpool.stats()["default"]["timeouts"] == timeouts_before

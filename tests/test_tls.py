@@ -12,6 +12,7 @@ same TLS as the first.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import subprocess
 import uuid
@@ -116,12 +117,13 @@ def driver():
     return get_driver(settings.MYSQLPOOL_DRIVER)
 
 
-def pooled_ciphers(address: ServerAddress, options: dict, count: int = 2) -> list[str]:
+def pooled_ciphers(address: ServerAddress, options: dict, count: int = 2,
+                   database: str = "mysql") -> list[str]:
     """Ssl_cipher of ``count`` connections held at once from one new pool."""
     alias = f"tls_{uuid.uuid4().hex[:8]}"
     settings_dict = {
         **connections["default"].settings_dict,
-        **address.django(NAME="mysql"),
+        **address.django(NAME=database),
         "OPTIONS": {**options, "pool": {"pool_size": count, "max_overflow": 0, "timeout": 10}},
     }
     wrappers = [DatabaseWrapper(settings_dict, alias) for _ in range(count)]
@@ -226,10 +228,10 @@ def test_an_unknown_ssl_mode_is_refused():
 # ----- the same options verify the same way on every driver --------------------------
 
 
-def refused(address: ServerAddress, options: dict) -> str:
+def refused(address: ServerAddress, options: dict, database: str = "mysql") -> str:
     """The error a pool with ``options`` gets from the server, as text."""
     with pytest.raises(Error) as failure:
-        pooled_ciphers(address, options)
+        pooled_ciphers(address, options, database=database)
     return str(failure.value)
 
 
@@ -274,3 +276,79 @@ def test_only_verify_identity_checks_the_host_name(tls_server, options):
             assert "certificate" in message or "hostname" in message, message
     # The same options with a certificate for the host connected to.
     assert all(pooled_ciphers(tls_server.address, {"ssl_mode": "VERIFY_IDENTITY", "ssl": ca}))
+
+
+# ----- client certificates ---------------------------------------------------------
+
+#: The common name of the client certificate the users below require.
+CLIENT_NAME = "mysqlpool-client"
+#: The database the certificate users may use.
+CERTIFICATE_DATABASE = "client_certificates"
+
+
+def issue_client_certificate(server: ThrowawayServer, name: str, directory) -> dict[str, str]:
+    """A client certificate and its key for ``/CN=name``, from the server's own CA:
+    the ``cert`` and ``key`` entries of ``OPTIONS["ssl"]``."""
+    key, request, certificate = (directory / f"{name}-{part}.pem"
+                                 for part in ("key", "request", "cert"))
+    openssl = shutil.which("openssl")
+    subprocess.run([openssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+                    "-keyout", key, "-out", request], check=True, capture_output=True)
+    subprocess.run([openssl, "x509", "-req", "-in", request, "-days", "1",
+                    "-CA", server.directory / "ca.pem", "-CAkey", server.directory / "ca-key.pem",
+                    "-CAcreateserial", "-out", certificate], check=True, capture_output=True)
+    return {"cert": str(certificate), "key": str(key)}
+
+
+@pytest.fixture(scope="module")
+def client_certificates(tls_server, tmp_path_factory) -> dict[str, dict[str, str]]:
+    """Client certificates from the server's CA: the one the users require, and
+    one for another name."""
+    directory = tmp_path_factory.mktemp("client-certificates")
+    return {name: issue_client_certificate(tls_server, name, directory)
+            for name in (CLIENT_NAME, "mysqlpool-someone-else")}
+
+
+def admin_query(server: ThrowawayServer, sql: str) -> None:
+    connection = admin_connection(server.address, use_database=False)
+    try:
+        cursor = driver().cursor(connection)
+        cursor.execute(sql)
+        cursor.close()
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def certificate_user(server: ThrowawayServer, require: str) -> Iterator[ServerAddress]:
+    """A user created ``REQUIRE <require>`` on ``server`` meanwhile; its address."""
+    user = f"cert_{uuid.uuid4().hex[:8]}"
+    password = f"Cert-{uuid.uuid4().hex}"
+    admin_query(server, f"CREATE DATABASE IF NOT EXISTS {CERTIFICATE_DATABASE}")
+    admin_query(server, f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}' REQUIRE {require}")
+    admin_query(server, f"GRANT ALL ON {CERTIFICATE_DATABASE}.* TO '{user}'@'%'")
+    try:
+        yield dataclasses.replace(server.address, user=user, password=password,
+                                  database=CERTIFICATE_DATABASE)
+    finally:
+        admin_query(server, f"DROP USER '{user}'@'%'")
+
+
+@pytest.mark.parametrize(("require", "refused_certificates"), [
+    ("X509", [None]),
+    (f"SUBJECT '/CN={CLIENT_NAME}'", [None, "mysqlpool-someone-else"]),
+], ids=["REQUIRE-X509", "REQUIRE-SUBJECT"])
+def test_a_client_certificate_logs_in_a_user_that_requires_one(
+        tls_server, client_certificates, require, refused_certificates):
+    """OPTIONS["ssl"] = {"ca", "cert", "key"}: each pooled connection presents
+    the certificate, and a user created REQUIRE X509 (or REQUIRE SUBJECT) logs
+    in; without it, or with another subject, the login is refused."""
+    ca = {"ca": str(tls_server.directory / "ca.pem")}
+    with certificate_user(tls_server, require) as address:
+        ciphers = pooled_ciphers(address, {"ssl": {**ca, **client_certificates[CLIENT_NAME]}},
+                                 database=address.database)
+        assert all(ciphers), ciphers  # both connections, over TLS
+        for name in refused_certificates:
+            options = {"ssl": {**ca, **(client_certificates[name] if name else {})}}
+            message = refused(address, options, database=address.database)
+            assert "1045" in message and "Access denied" in message, (name, message)

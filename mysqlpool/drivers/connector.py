@@ -11,6 +11,10 @@ from . import compat_connector as compat
 from . import compat_errors, tls_arguments
 from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, check_use_pure
 
+#: The code of the connector's own "The Read/Write Operation timed out" (and
+#: of the server's statement timeout, which leaves the connection usable).
+_TIMED_OUT = 3024
+
 # mysqlclient connect arguments that mysql-connector spells differently.
 _RENAMED = {
     "connect_timeout": "connection_timeout",
@@ -40,6 +44,11 @@ class ConnectorDriver(Driver):
         # The connector's own Django backend has the converter Django needs
         # (TIME as datetime.time, SafeString parameters); compat adds the rest.
         self._converter_class = compat.converter_class(dbapi)
+        errors = importlib.import_module("mysql.connector.errors")
+        self._timeout_errors = tuple(
+            getattr(errors, name) for name in (
+                "ReadTimeoutError", "WriteTimeoutError", "ConnectionTimeoutError")
+            if hasattr(errors, name))
 
     @classmethod
     def version_of(cls, dbapi: types.ModuleType) -> tuple[int, ...]:
@@ -177,6 +186,13 @@ class ConnectorDriver(Driver):
 
     def is_disconnect(self, exc: BaseException) -> bool:
         if super().is_disconnect(exc):
+            return True
+        # A read or write that timed out (read_timeout, write_timeout) leaves
+        # the server's answer on its way: a later query would read it as its
+        # own. (By class: 3024 is also the server's own statement timeout,
+        # after which the connection is fine.)
+        if isinstance(exc, self._timeout_errors) or (
+                self.error_code(exc) == _TIMED_OUT and "Operation timed out" in str(exc)):
             return True
         # After the socket is gone the connector raises
         # OperationalError(-1, "MySQL Connection not available") -- without the

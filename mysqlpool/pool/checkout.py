@@ -97,7 +97,7 @@ class PooledConnection:
         self.in_use_by = threading.get_ident()
         self.use += 1
         self.checkouts += 1
-        self.owner = weakref.ref(owner) if owner is not None else None
+        self.owner = weakref.ref(owner, self._owner_gone) if owner is not None else None
         self.effects = statements.CLEAN
         self.broken = None
         self.checked_out_at = now
@@ -208,6 +208,34 @@ class PooledConnection:
         self.parked = False
         return True
 
+    def _owner_gone(self, owner: weakref.ref) -> None:
+        """The wrapper that used (or parked) this connection was garbage
+        collected without close(), in a thread that may go on."""
+        if (self.owner is not owner or self.fairy is None or self.pool.abandoned
+                or _exiting):
+            return  # another use's, gone, inherited through fork(), or exit's to close
+        if self.parked:
+            if self.claimed():
+                self.pool.give_back(self)  # free, and nobody will take it back
+            return
+        if self.in_use_by is None:
+            return  # being handed to another thread: no longer this owner's
+        self._abandon("A connection of %r was dropped without close() (its "
+                      "DatabaseWrapper was garbage collected); rolling back and "
+                      "closing it so its transaction and locks don't outlive it")
+
+    def _abandon(self, warning: str) -> None:
+        """Nobody can return this connection now: roll back, close, warn."""
+        logger.warning(warning, self.pool.alias)
+        # A close alone lets the server roll back in its own time, possibly
+        # after the next user already asked for the same locks; a ROLLBACK has
+        # freed them when it returns.
+        try:
+            self.connection.rollback()
+        except Exception:  # noqa: BLE001 - it is closed next either way
+            logger.debug("ROLLBACK of an abandoned connection failed", exc_info=True)
+        self.pool.end(self, expected="its user is gone (thread ended, wrapper dropped)")
+
     def abandon_dead_thread(self, thread_set: _ThreadCheckouts) -> None:
         """The thread that used (or parked) this connection ended."""
         if self.fairy is None or self.pool.abandoned or _exiting:
@@ -232,24 +260,36 @@ class PooledConnection:
             # Django lets a connection marked shared (inc_thread_sharing())
             # outlive the thread that opened it; its wrapper returns it on close.
             return
-        logger.warning(
-            "A thread ended holding a connection of %r; rolling back and closing it "
-            "so its transaction and locks don't outlive it", self.pool.alias,
-        )
-        # A close alone lets the server roll back in its own time, possibly
-        # after the next user already asked for the same locks; a ROLLBACK has
-        # freed them when it returns. This runs in the ending thread itself, so
-        # the round trip holds up no other thread.
-        try:
-            self.connection.rollback()
-        except Exception:  # noqa: BLE001 - it is closed next either way
-            logger.debug("ROLLBACK of an abandoned connection failed", exc_info=True)
-        self.pool.end(self, expected="its thread ended holding it")
+        # This runs in the ending thread itself: the ROLLBACK holds up no other.
+        self._abandon("A thread ended holding a connection of %r; rolling back and "
+                      "closing it so its transaction and locks don't outlive it")
 
     def __repr__(self) -> str:
         state = ("returned" if self.fairy is None else "parked" if self.parked
                  else "in use")
         return f"<PooledConnection of {self.pool.alias!r}, {state}>"
+
+
+def close_at_exit() -> None:
+    """The interpreter is exiting normally: the connections this (main)
+    thread still holds (Django never closes them) are rolled back and closed
+    now, while the network code still works; dropped at the process's end,
+    each would be an aborted connection in the server's log. Parked ones go
+    with their pools (close_pool())."""
+    me = threading.get_ident()
+    for checkout in list(thread_checkouts()):
+        if (checkout.fairy is None or checkout.pool.abandoned or checkout.parked
+                or checkout.in_use_by != me):
+            continue
+        logger.debug("Closing a connection of %r at exit", checkout.pool.alias)
+        try:
+            checkout.connection.rollback()
+        except Exception:  # noqa: BLE001 - it is closed next either way
+            logger.debug("ROLLBACK at exit failed", exc_info=True)
+        try:
+            checkout.pool.end(checkout, expected="the interpreter is exiting")
+        except Exception:  # noqa: BLE001 - never raise at exit
+            logger.debug("Closing a connection at exit failed", exc_info=True)
 
 
 def invalidate(fairy: Any, slot: Slot, exc: BaseException | None, expected: str | None = None,

@@ -90,7 +90,7 @@ class Opener:
     def _unsuitable(self, connection: Any) -> str | None:
         """Why a new connection's host cannot take writes (target_session_attrs)."""
         try:
-            return "read-only" if server_state.read_only(self.driver, connection) else None
+            return server_state.not_writable(self.driver, connection)
         except self.driver.dbapi.Error as exc:
             if self.driver.error_code(exc) == NODE_NOT_READY:
                 return "a Galera node that is not ready"

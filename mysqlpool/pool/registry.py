@@ -7,6 +7,7 @@ inherited, retired ones included, without touching the parent's connections.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import logging
@@ -150,3 +151,13 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    # Registered after checkout's own exit hook, so run before it.
+    try:
+        checkout.close_at_exit()
+        close_pool()
+    except Exception:  # noqa: BLE001 - never raise at exit
+        logger.debug("Closing the pools at exit failed", exc_info=True)

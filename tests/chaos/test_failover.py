@@ -128,13 +128,90 @@ def write(wrapper) -> None:
 
 
 @contextlib.contextmanager
-def refusing_relay(server, refuse_with) -> Iterator[QueryRefusingRelay]:
-    relay = QueryRefusingRelay(("127.0.0.1", server.port), READ_ONLY_QUERY.encode(),
-                               refuse_with)
+def refusing_relay(server, refuse_with,
+                   marker: str = READ_ONLY_QUERY) -> Iterator[QueryRefusingRelay]:
+    """A relay in front of ``server`` answering the queries that contain
+    ``marker`` (by default the pool's read-only check) with ``refuse_with``."""
+    relay = QueryRefusingRelay(("127.0.0.1", server.port), marker.encode(), refuse_with)
     try:
         yield relay
     finally:
         relay.close()
+
+
+#: In the one statement a relay answers with an error of its own.
+REFUSED_WRITE = "failover-probe"
+
+
+def write_the_relay_refuses(alias: str) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("INSERT INTO app_item (name, quantity, created) "
+                       f"VALUES ('{REFUSED_WRITE}', 1, NOW())")
+
+
+@pytest.mark.parametrize(("code", "message", "server_read_only"), [
+    (1836, "Running in read-only mode", True),
+    (1053, "Server shutdown in progress", False),
+], ids=["1836-read-only-mode", "1053-shutdown-in-progress"])
+def test_a_failover_error_replaces_every_connection_opened_before(
+        server, pooled_alias, caplog, code, message, server_read_only):
+    """A statement failing with 1836 (read-only mode) or 1053 (shutdown in
+    progress) closes its connection and replaces every connection the pool
+    opened before: none of them serves again, and there is one failover.
+
+    The error is a relay's answer to the statement: MariaDB 10.11 raises 1836
+    only as a warning (with --innodb-read-only a write fails with 1036), and at
+    shutdown closes its clients' connections without sending 1053 (a
+    statement under way gets 2013). On 1836 the pool asks the server whether
+    it is read-only before concluding a failover: it is, meanwhile."""
+    with refusing_relay(server, (code, message), marker=REFUSED_WRITE) as relay:
+        alias = pooled_alias(host=f"127.0.0.1:{relay.port}",
+                             pool={"pool_size": 4, "max_overflow": 0})
+        before = set(hold_concurrently(alias, 4))
+        if server_read_only:
+            server.query("SET GLOBAL read_only = 1")
+        try:
+            with caplog.at_level(logging.WARNING, logger="mysqlpool"), \
+                    pytest.raises(DatabaseError) as raised:
+                request(lambda: write_the_relay_refuses(alias))
+        finally:
+            if server_read_only:
+                server.query("SET GLOBAL read_only = 0")
+        assert error_code(raised.value) == code, raised.value
+        assert relay.refused == 1
+        assert mysqlpool.stats()[alias]["failovers"] == 1
+        assert [entry.getMessage() for entry in caplog.records
+                if f"answered {code}" in entry.getMessage()], "the failover was not logged"
+        after: list[int] = []
+        for _ in range(3):
+            after += hold_concurrently(alias, 4)
+        assert before & set(after) == set(), "a connection opened before the failover served again"
+        request(lambda: write(connections[alias]))
+        assert mysqlpool.stats()[alias]["failovers"] == 1
+    record(f"failover on {code} ({DRIVER}): {len(set(after))} new connections, none of the "
+           f"{len(before)} from before reused")
+
+
+def test_a_1836_from_a_server_that_takes_writes_is_not_a_failover(server, pooled_alias, caplog):
+    """1836 from a server that says it takes writes (here a relay's answer to
+    one statement, the server behind it writable) is that statement's error:
+    no failover, and the pool's connections go on serving."""
+    with refusing_relay(server, (1836, "Running in read-only mode"),
+                        marker=REFUSED_WRITE) as relay:
+        alias = pooled_alias(host=f"127.0.0.1:{relay.port}",
+                             pool={"pool_size": 4, "max_overflow": 0})
+        held = set(hold_concurrently(alias, 4))
+        before = mysqlpool.stats()[alias]
+        with caplog.at_level(logging.WARNING, logger="mysqlpool"), \
+                pytest.raises(DatabaseError) as raised:
+            request(lambda: write_the_relay_refuses(alias))
+        assert error_code(raised.value) == 1836, raised.value
+        assert relay.refused == 1
+        after = mysqlpool.stats()[alias]
+        assert (after["failovers"], after["invalidations"]) == (0, before["invalidations"])
+        assert after["idle"] == 4
+        assert [entry.getMessage() for entry in caplog.records] == []
+        assert set(hold_concurrently(alias, 4)) == held
 
 
 @pytest.mark.parametrize("refuse_with", [

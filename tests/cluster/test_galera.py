@@ -1,16 +1,19 @@
 """Several hosts in HOST against a real three-node Galera cluster: load spreading,
-node loss under load, a node rejoining, read-write targeting, and the same
-node loss behind HAProxy."""
+node loss under load, a node rejoining, read-write targeting (a read-only node,
+a node that is not ready), failover on a node that stops being ready (1047),
+and the same node loss behind HAProxy."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
-from django.db import connections
+from django.db import DatabaseError, connections
 
 import mysqlpool
 from tests.app.models import Item
@@ -50,6 +53,82 @@ def test_random_spreads_connections_and_disable_keeps_them_on_the_first(
         3 - len(random_nodes))
     record(f"galera random ({DRIVER}): 8 connections on {dict(sorted(random_nodes.items()))}; "
            f"disable: {dict(ordered_nodes)}")
+
+
+#: Galera's "WSREP has not yet prepared node for application use".
+NODE_NOT_READY = 1047
+
+
+@contextlib.contextmanager
+def not_ready(cluster: GaleraCluster, node, how: str) -> Iterator[None]:
+    """``node`` answers its clients' statements that read or write tables with
+    1047 meanwhile: cut off from the cluster (``gmcast.isolate``: a
+    non-primary component, wsrep_ready OFF), or told to (``wsrep_reject_queries
+    = ALL``, for maintenance). SHOW, SET and a SELECT without tables still work."""
+    if how == "isolated":
+        node.query("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'")
+        try:
+            wait_for(lambda: node.status("wsrep_ready") == "OFF", 30,
+                     f"node{node.number} still ready after being isolated")
+            yield
+        finally:
+            node.query("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'")
+            cluster.wait_synced(cluster.nodes, len(cluster.nodes))
+    else:
+        node.query("SET GLOBAL wsrep_reject_queries = ALL")
+        try:
+            yield
+        finally:
+            node.query("SET GLOBAL wsrep_reject_queries = NONE")
+
+
+NOT_READY = ["isolated", "rejecting-queries"]
+
+
+def node_and_connection(alias: str) -> tuple[str, int]:
+    """The node and its connection id (ids are per node)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT @@wsrep_node_name, CONNECTION_ID()")
+        return tuple(cursor.fetchone())
+
+
+def error_code(exc: BaseException) -> int | None:
+    cause = exc.__cause__ or exc
+    return cause.args[0] if cause.args and isinstance(cause.args[0], int) else None
+
+
+@pytest.mark.parametrize("how", NOT_READY)
+def test_1047_from_a_node_that_is_not_ready_replaces_every_older_connection(
+        cluster: GaleraCluster, cluster_alias, how):
+    """A write failing with 1047 on a node that stopped being ready closes its
+    connection and replaces every connection the pool opened before (one
+    failover): once the node is back, none of them serves again."""
+    first = cluster.nodes[0]
+    alias = cluster_alias("failing_over", cluster.hosts(), pool_size=4, max_overflow=0)
+    before = set(hold_concurrently(alias, 4, measure=node_and_connection))
+    assert {node for node, _ in before} == {"node1"}
+    with not_ready(cluster, first, how), pytest.raises(DatabaseError) as raised:
+        request(lambda: Item.objects.using(alias).create(name="not ready", quantity=1))
+    assert error_code(raised.value) == NODE_NOT_READY, raised.value
+    assert mysqlpool.stats()[alias]["failovers"] == 1
+    after: list[tuple[str, int]] = []
+    for _ in range(3):
+        after += hold_concurrently(alias, 4, measure=node_and_connection)
+    assert before & set(after) == set(), "a connection opened before the failover served again"
+    request(lambda: Item.objects.using(alias).create(name="ready again", quantity=1))
+    assert mysqlpool.stats()[alias]["failovers"] == 1
+
+
+@pytest.mark.parametrize("how", NOT_READY)
+def test_read_write_skips_a_node_that_is_not_ready(cluster: GaleraCluster, cluster_alias, how):
+    """target_session_attrs = "read-write" skips a Galera node that is not
+    ready (1047): new connections go to the next node, and writes work."""
+    alias = cluster_alias("ready_only", cluster.hosts(), pool_size=4, max_overflow=0,
+                          target_session_attrs="read-write")
+    with not_ready(cluster, cluster.nodes[0], how):
+        names = Counter(nodes_of_held_connections(alias, 4))
+        assert names == {"node2": 4}
+        request(lambda: Item.objects.using(alias).create(name="written", quantity=1))
 
 
 def test_read_write_skips_a_read_only_node(cluster: GaleraCluster, cluster_alias):

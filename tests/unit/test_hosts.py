@@ -70,6 +70,9 @@ BAD: list[tuple[str, str]] = [
     ("db1,db2:33 07", "db2:33 07"),
     ("db1,[::1]:port", "[::1]:port"),
     ("db1,[]:3306", "[]:3306"),
+    ("db1,db2:\u00b2", "db2:\u00b2"),  # a digit to str.isdigit(), not to int()
+    ("db1,db2:\u0663", "db2:\u0663"),  # an Arabic-Indic three
+    ("db1,[::1]x", "[::1]x"),  # something after the address that is no port
 ]
 
 
@@ -340,14 +343,17 @@ def test_connect(case: Case) -> None:
     assert down_hosts(listed, clock) == case.down
 
 
-def test_a_host_that_connects_again_is_marked_up() -> None:
-    listed, clock = host_list()
+def test_a_skipped_host_that_connects_is_marked_up() -> None:
+    # Every host is skipped, so all are tried anyway: the one that connects is
+    # not skipped by the next connection.
+    listed, clock = host_list(names="db1 db2")
     listed.mark_down(DB1)
+    clock.now = 1.0
     listed.mark_down(DB2)
-    clock.now += 30  # both may be tried again
-    servers = Servers({DB1: Refuses(OSError("refused")), DB2: OK, DB3: OK})
+    servers = Servers({DB1: Refuses(OSError("refused")), DB2: OK})
     assert listed.connect(servers.open_one, servers.unsuitable)[1] == DB2
     assert down_hosts(listed, clock) == {DB1}
+    assert listed.order() == [DB2, DB1]
 
 
 def test_a_failure_that_is_not_the_hosts_is_raised_at_once() -> None:
@@ -405,6 +411,17 @@ def test_no_host_for_a_reason_chains_the_reason() -> None:
     assert isinstance(cause, NoHost) and str(cause) == "read-only"
 
 
+def test_a_host_list_without_hosts_raises_no_host() -> None:
+    # parse_hosts never gives an empty list; a caller that builds one still
+    # gets NoHost, with no cause, rather than an IndexError.
+    listed = HostList([], "disable", "any", 30.0, clock=Clock())
+    servers = Servers({})
+    with pytest.raises(NoHost) as raised:
+        listed.connect(servers.open_one, servers.unsuitable)
+    assert raised.value.__cause__ is None
+    assert servers.tried == []
+
+
 def test_connect_tries_hosts_in_the_order_of_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hosts, "random", Reversing)
     listed, _ = host_list("random")
@@ -432,9 +449,11 @@ class FakeDriver:
     """A driver module's connect calls, with hosts that refuse."""
 
     refusing: set[str] = field(default_factory=set)
+    prepared: list[dict[str, Any]] = field(default_factory=list)
     connected: list[dict[str, Any]] = field(default_factory=list)
 
     def connect_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.prepared.append(params)
         return {**params, "prepared": True}
 
     def connect(self, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -447,24 +466,37 @@ class FakeDriver:
         return DriverError(code, message)
 
 
-# HOST, hosts that refuse, the host and port connected to
-UNPOOLED: list[tuple[str, set[str], tuple[str, int | None]]] = [
-    ("db1", set(), ("db1", 3310)),
-    ("/var/run/mysqld/mysqld.sock", set(), ("/var/run/mysqld/mysqld.sock", 3310)),
-    ("db1,db2:3307", set(), ("db1", 3310)),
-    ("db1,db2:3307", {"db1"}, ("db2", 3307)),
+# HOST, hosts that refuse, the host and port connect_params is given, the host
+# and port connected to
+UNPOOLED: list[tuple[str, set[str], Host, Host]] = [
+    ("db1", set(), ("db1", 3310), ("db1", 3310)),
+    ("/var/run/mysqld/mysqld.sock", set(), ("/var/run/mysqld/mysqld.sock", 3310),
+     ("/var/run/mysqld/mysqld.sock", 3310)),
+    ("db1,db2:3307", set(), ("db1", 3310), ("db1", 3310)),
+    ("db1:3307,db2:3308", set(), ("db1", 3307), ("db1", 3307)),
+    ("db1:3307,db2:3308", {"db1"}, ("db1", 3307), ("db2", 3308)),
 ]
 
 
-@pytest.mark.parametrize(("host", "refusing", "expected"), UNPOOLED)
-def test_connect_unpooled(host: str, refusing: set[str],
-                          expected: tuple[str, int | None]) -> None:
+@pytest.mark.parametrize(("host", "refusing", "prepared", "expected"), UNPOOLED)
+def test_connect_unpooled(host: str, refusing: set[str], prepared: Host,
+                          expected: Host) -> None:
     driver = FakeDriver(refusing)
     connection = connect_unpooled(driver, "default",
                                   {"host": host, "port": 3310, "user": "app"})
-    assert (connection["host"], connection["port"]) == expected
-    assert connection["user"] == "app" and connection["prepared"] is True
+    # The driver prepares its arguments once, for one host (never for the
+    # list in HOST); each host tried replaces only the host and the port.
+    assert driver.prepared == [{"host": prepared[0], "port": prepared[1], "user": "app"}]
     assert driver.connected == [connection]
+    assert connection == {"host": expected[0], "port": expected[1], "user": "app",
+                          "prepared": True}
+
+
+def test_connect_unpooled_names_the_aliases_host_setting_when_it_is_bad() -> None:
+    with pytest.raises(ImproperlyConfigured) as raised:
+        connect_unpooled(FakeDriver(), "replica", {"host": "db1,db2:x", "port": None})
+    assert str(raised.value).startswith(
+        "DATABASES['replica']['HOST'] = 'db1,db2:x': 'db2:x' is not a host.")
 
 
 def test_connect_unpooled_with_no_host_answering_raises_the_drivers_error() -> None:

@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from mysqlpool.drivers import tls, tls_arguments
 
 CA = "/ca.pem"
+CAPATH = "/cas"
 _PATHS = ssl.get_default_verify_paths()
 #: The system's CAs, as VERIFY_CA without a CA gives them to MariaDB Connector/C.
 SYSTEM = {key: path for key, path, exists in (
@@ -46,6 +47,8 @@ TABLE = [
      {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}}, (True, True, False)),
     ({"ssl": {"ca": CA}}, {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}},
      {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}}, (True, True, False)),
+    ({"ssl": {"capath": CAPATH}}, {"ssl_mode": "VERIFY_CA", "ssl": {"capath": CAPATH}},
+     {"ssl_mode": "VERIFY_CA", "ssl": {"capath": CAPATH}}, (True, True, False)),
     ({"ssl": {"cipher": "AES128-SHA"}},
      {"ssl_mode": "REQUIRED", "ssl": {"cipher": "AES128-SHA"}, **PROBE},
      {"ssl_mode": "REQUIRED", "ssl": {"cipher": "AES128-SHA"}}, (True, False, False)),
@@ -107,37 +110,166 @@ def test_which_drivers_check_the_host_name_with_the_chain(driver, library, check
     assert tls_arguments.chain_check_includes_host_name(driver, library) is checked
 
 
-@pytest.mark.parametrize(("options", "setting", "shown"), [
-    ({"ssl_mode": "REQUIRD"}, "['ssl_mode'] = 'REQUIRD'", "'VERIFY_IDENTITY'"),
-    ({"ssl_mode": 3}, "['ssl_mode'] = 3", "'DISABLED'"),
-    ({"ssl": "yes"}, "['ssl'] = 'yes'", "'capath'"),
-    ({"ssl": {"crl": "/crl.pem"}}, "['ssl'] = {'crl': '/crl.pem'}", "'crl' is not a key"),
-    ({"ssl": {"ca": 5}}, "['ssl']['ca'] = 5", "as a str"),
-    ({"ssl": {"check_hostname": "yes"}}, "['ssl']['check_hostname'] = 'yes'", "True or False"),
-    ({"ssl": {"ca": CA, "verify_mode": False}}, "['ssl']['verify_mode'] = False", "contradicts"),
+MODES_SHOWN = "'DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'"
+KEYS_SHOWN = ("'ca', 'capath', 'cert', 'key', 'password', 'cipher', 'check_hostname', "
+              "'verify_mode'")
+KEYS_EXPLAINED = (
+    "'ca': the path of a PEM file of CA certificates; "
+    "'capath': the path of a directory of CA certificates; "
+    "'cert': the path of the client certificate (PEM); "
+    "'key': the path of the client certificate's private key (PEM); "
+    "'password': the client key's password (PyMySQL and mysql-connector only); "
+    "'cipher': an OpenSSL cipher list (TLS 1.2 and older); "
+    "'check_hostname': True or False (True: as VERIFY_IDENTITY); "
+    "'verify_mode': True or False (True: as VERIFY_CA)."
+)
+
+# options, the message after "DATABASES[...]['OPTIONS']": the setting, the bad
+# value, and what is valid
+BAD_OPTIONS: list[tuple[dict, str]] = [
+    ({"ssl_mode": "REQUIRD"},
+     f"['ssl_mode'] = 'REQUIRD' is not valid. Use one of {MODES_SHOWN} (any case), or "
+     "leave it unset for the driver's default."),
+    ({"ssl_mode": 3},
+     f"['ssl_mode'] = 3 is not valid. Use one of {MODES_SHOWN} (any case), or leave it "
+     "unset for the driver's default."),
+    ({"ssl": "yes"},
+     f"['ssl'] = 'yes' is not valid. Use a dict with any of the keys {KEYS_SHOWN}, or "
+     "True (as ssl_mode REQUIRED) or False (as DISABLED)."),
+    ({"ssl": {"crl": "/crl.pem"}},
+     "['ssl'] = {'crl': '/crl.pem'} is not valid. 'crl' is not a key mysqlpool knows. "
+     f"Valid keys: {KEYS_EXPLAINED}"),
+    ({"ssl": {"ca": 5}},
+     "['ssl']['ca'] = 5 is not valid. It must be the path of a PEM file of CA "
+     "certificates, as a str."),
+    ({"ssl": {"check_hostname": "yes"}},
+     "['ssl']['check_hostname'] = 'yes' is not valid. It must be True or False (True: as "
+     "VERIFY_IDENTITY)."),
+    ({"ssl": {"ca": CA, "verify_mode": False}},
+     "['ssl']['verify_mode'] = False is not valid. It contradicts the other TLS options: "
+     "a CA given, ssl_mode VERIFY_CA or VERIFY_IDENTITY, or check_hostname=True all mean "
+     "the certificate is verified. Remove verify_mode, or the CA and the verifying mode."),
     ({"ssl_mode": "VERIFY_IDENTITY", "ssl": {"check_hostname": False}},
-     "['ssl']['check_hostname'] = False", "VERIFY_CA"),
+     "['ssl']['check_hostname'] = False is not valid. ssl_mode VERIFY_IDENTITY checks the "
+     "host name. Remove check_hostname, or use ssl_mode VERIFY_CA."),
+    ({"ssl_mode": "PREFERRED", "ssl": {"check_hostname": True}},
+     "['ssl']['check_hostname'] = True is not valid. Checking the host name needs an "
+     "encrypted connection, but ssl_mode PREFERRED allows plain text. Use ssl_mode "
+     "VERIFY_IDENTITY."),
+]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    pytest.param(options, message, id=repr(options)) for options, message in BAD_OPTIONS
 ])
-def test_bad_options_name_the_setting_the_value_and_what_is_valid(options, setting, shown):
+def test_bad_options_name_the_setting_the_value_and_what_is_valid(options, message):
     for driver in ("mysqlclient", "pymysql", "mysql-connector"):
         with pytest.raises(ImproperlyConfigured) as raised:
             tls_arguments.connect_arguments(driver, options)
-        message = str(raised.value)
-        assert message.startswith("DATABASES[...]['OPTIONS']" + setting), message
-        assert shown in message, message
-    assert tls.problems(options, "DATABASES['x']['OPTIONS']")[0].startswith(
-        "DATABASES['x']['OPTIONS']" + setting)
+        assert str(raised.value) == "DATABASES[...]['OPTIONS']" + message, driver
+    # manage.py check names the alias.
+    assert tls.problems(options, "DATABASES['x']['OPTIONS']") == [
+        "DATABASES['x']['OPTIONS']" + message]
 
 
 def test_a_key_password_is_refused_with_mysqlclient_and_never_shown(monkeypatch):
     options = {"ssl": {"cert": "/c.pem", "key": "/k.pem", "password": "Hunter-2-secret"}}
     with pytest.raises(ImproperlyConfigured) as raised:
         tls_arguments.connect_arguments("mysqlclient", options)
-    assert "['ssl']['password'] is not supported by mysqlclient" in str(raised.value)
-    assert "Hunter-2-secret" not in str(raised.value)
+    assert str(raised.value) == (
+        "DATABASES[...]['OPTIONS']['ssl']['password'] is not supported by mysqlclient (it "
+        "cannot pass a key password to its C library). Use a key file without a password, "
+        "or PyMySQL or mysql-connector.")
     # The Python drivers load it with the client key.
     loaded = []
     monkeypatch.setattr(ssl.SSLContext, "load_cert_chain",
                         lambda self, *args: loaded.append(args))
     assert driver_arguments("pymysql", options)["_tls_required"] is True
     assert loaded == [("/c.pem", "/k.pem", "Hunter-2-secret")]
+
+
+# options, the CA locations loaded (cafile, capath), whether the system's CAs are loaded
+CA_LOADING: list[tuple[dict, list[tuple[str | None, str | None]], bool]] = [
+    ({"ssl": {"ca": CA}}, [(CA, None)], False),
+    ({"ssl": {"capath": CAPATH}}, [(None, CAPATH)], False),
+    ({"ssl": {"ca": CA, "capath": CAPATH}}, [(CA, CAPATH)], False),
+    ({"ssl_mode": "VERIFY_CA", "ssl": {"capath": CAPATH}}, [(None, CAPATH)], False),
+    ({"ssl_mode": "VERIFY_CA"}, [], True),
+    ({"ssl_mode": "VERIFY_IDENTITY"}, [], True),
+    ({"ssl_mode": "REQUIRED"}, [], False),  # nothing verified, nothing loaded
+]
+
+
+@pytest.mark.parametrize(("options", "locations", "system"), [
+    pytest.param(*row, id=repr(row[0])) for row in CA_LOADING
+])
+def test_the_python_drivers_context_verifies_against_the_cas_given(
+        options, locations, system, monkeypatch):
+    loaded: list[tuple[str | None, str | None]] = []
+    system_loads: list[ssl.SSLContext] = []
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations",
+                        lambda self, cafile=None, capath=None: loaded.append((cafile, capath)))
+    monkeypatch.setattr(ssl.SSLContext, "load_default_certs",
+                        lambda self, *args: system_loads.append(self))
+    context = driver_arguments("pymysql", options)["_tls_context"]
+    assert loaded == locations
+    assert system_loads == ([context] if system else [])
+
+
+def test_the_python_drivers_context_drops_only_the_strict_x509_checks(monkeypatch):
+    """MySQL servers' self-signed certificates fail Python 3.13's strict X.509
+    checks, on by default there: the context turns them off, and keeps the rest."""
+    client_flags = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).verify_flags
+
+    new_context = ssl.SSLContext.__new__
+
+    def strict_by_default(cls: type, *args: object, **kwargs: object) -> ssl.SSLContext:
+        # Python 3.13's default, on every Python the tests run on.
+        context = new_context(cls, *args, **kwargs)
+        context.verify_flags |= ssl.VERIFY_X509_STRICT
+        return context
+
+    monkeypatch.setattr(ssl.SSLContext, "__new__", staticmethod(strict_by_default))
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", lambda *a, **k: None)
+    context = driver_arguments("pymysql", {"ssl": {"ca": CA}})["_tls_context"]
+    assert context.protocol == ssl.PROTOCOL_TLS_CLIENT
+    assert not context.verify_flags & ssl.VERIFY_X509_STRICT
+    assert context.verify_flags == client_flags & ~ssl.VERIFY_X509_STRICT
+
+
+# which system CA locations exist, and the ssl dict mysqlclient on MariaDB
+# Connector/C gets for VERIFY_CA without a CA (None: no system CA store)
+SYSTEM_CAS: list[tuple[bool | None, bool | None, dict[str, str] | None]] = [
+    # True: exists, False: named but missing, None: not named
+    (True, True, {"ca": "cafile", "capath": "capath"}),
+    (True, False, {"ca": "cafile"}),
+    (True, None, {"ca": "cafile"}),
+    (False, True, {"capath": "capath"}),
+    (None, True, {"capath": "capath"}),
+    (False, False, None),
+    (None, None, None),
+]
+
+
+@pytest.mark.parametrize(("cafile", "capath", "expected"), SYSTEM_CAS)
+def test_verify_ca_without_a_ca_gives_mysqlclient_the_system_cas(
+        cafile, capath, expected, tmp_path, monkeypatch):
+    (tmp_path / "cafile").write_text("")
+    (tmp_path / "capath").mkdir()
+    named = {"cafile": cafile, "capath": capath}
+    paths = {name: None if exists is None else str(tmp_path / (name if exists else "missing"))
+             for name, exists in named.items()}
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: ssl.DefaultVerifyPaths(
+        paths["cafile"], paths["capath"], "SSL_CERT_FILE", "", "SSL_CERT_DIR", ""))
+    options = {"ssl_mode": "VERIFY_CA"}
+    if expected is not None:
+        ssl_dict = {key: str(tmp_path / name) for key, name in expected.items()}
+        assert driver_arguments("mysqlclient", options) == {
+            "ssl_mode": "VERIFY_CA", "ssl": ssl_dict}
+        return
+    with pytest.raises(ImproperlyConfigured) as raised:
+        driver_arguments("mysqlclient", options)
+    assert str(raised.value) == (
+        "DATABASES[...]['OPTIONS']['ssl_mode'] = 'VERIFY_CA' without a CA, and no system CA "
+        f"store was found (looked for {paths['cafile']!r} and {paths['capath']!r}). Give "
+        "the server's CA as DATABASES[...]['OPTIONS']['ssl']['ca'].")

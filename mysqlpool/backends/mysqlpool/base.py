@@ -354,6 +354,11 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     def is_usable(self) -> bool:
         if self.connection is None:
             return False  # _close() gave it back to the pool
+        checkout = self._checkout
+        if checkout is not None and checkout.broken:
+            # Known unusable (a timeout, a lost connection): no ping, which
+            # could wait the driver's whole read timeout on a dead server.
+            return False
         try:
             self.driver.ping(self.connection)
         except self.Database.Error:
