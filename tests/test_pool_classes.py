@@ -117,7 +117,9 @@ def test_a_pool_class_given_by_dotted_path_serves_requests(admin, fresh_pools, s
         again = [request("custom") for _ in range(3)]
         assert set(again) <= set(ids)  # the pool's two connections, reused
         assert type(pools.pool_for("custom").sa_pool) is CountingQueuePool
-        assert CountingQueuePool.handed_out == 5
+        # The two held, and the main thread's first: its next requests take
+        # back the connection parked on its wrapper, past the pool class.
+        assert CountingQueuePool.handed_out == 3
         stats = mysqlpool.stats()["custom"]
         assert (stats["pool_class"], stats["connects"], stats["checkouts"]) == (
             "CountingQueuePool", 2, 5)

@@ -88,13 +88,20 @@ def keep_poller(driver: Driver, dbapi_connection: Any, slot: Slot) -> None:
 
 
 def seen_closed(slot: Slot) -> bool:
-    """Whether the socket last seen for this connection is readable now, from
-    the poll object kept for it (no call on the driver's connection, which
-    another thread may be using); False when none is kept."""
+    """Whether the socket last seen for this connection looks closed now,
+    without a call on the driver's connection or on its poll object (another
+    thread may be using either: a poll object refuses two callers at once).
+    A plain zero-timeout select on the file descriptor kept for it; a hint
+    only: the descriptor may have been closed and given to another socket
+    meanwhile, so the caller claims the connection and looks again."""
     cached = slot.poller
-    if cached is None or cached[1] is None:
+    if cached is None:
         return False
-    return bool(cached[1].poll(0))
+    fd = cached[0][1]
+    try:
+        return _selectable(fd)
+    except (OSError, ValueError):
+        return False
 
 
 def _poller(fd: int) -> Any:
@@ -111,5 +118,8 @@ def _poller(fd: int) -> Any:
 
 
 def _selectable(fd: int) -> bool:
-    readable, _, errored = select.select([fd], [], [fd], 0)
+    # The unpatched select where gevent or eventlet patched it: a zero
+    # timeout never blocks, and the patched ones would yield to the hub.
+    select_ = original("select", "select") or select.select
+    readable, _, errored = select_([fd], [], [fd], 0)
     return bool(readable or errored)
