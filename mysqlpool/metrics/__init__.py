@@ -17,24 +17,22 @@ rounds (Prometheus, whose multi-process mode keeps values in files).
 from __future__ import annotations
 
 import importlib.util
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .figures import Measured
 from .locks import lock
-
-if TYPE_CHECKING:
-    from ..pool.base import ConnectionPool
 
 
 class Observer(Protocol):
     """What a pool tells an exporter; every method must be cheap and never raise."""
 
-    def connected(self, pool: ConnectionPool, seconds: float) -> None: ...
-    def waited(self, pool: ConnectionPool, seconds: float) -> None: ...
-    def used(self, pool: ConnectionPool, seconds: float) -> None: ...
-    def publish(self, pool: ConnectionPool) -> None: ...
+    def connected(self, pool: Measured, seconds: float) -> None: ...
+    def waited(self, pool: Measured, seconds: float) -> None: ...
+    def used(self, pool: Measured, seconds: float) -> None: ...
+    def publish(self, pool: Measured) -> None: ...
 
 
 class _Both:
@@ -43,19 +41,19 @@ class _Both:
     def __init__(self, observers: list[Observer]) -> None:
         self.observers = observers
 
-    def connected(self, pool: ConnectionPool, seconds: float) -> None:
+    def connected(self, pool: Measured, seconds: float) -> None:
         for observer in self.observers:
             observer.connected(pool, seconds)
 
-    def waited(self, pool: ConnectionPool, seconds: float) -> None:
+    def waited(self, pool: Measured, seconds: float) -> None:
         for observer in self.observers:
             observer.waited(pool, seconds)
 
-    def used(self, pool: ConnectionPool, seconds: float) -> None:
+    def used(self, pool: Measured, seconds: float) -> None:
         for observer in self.observers:
             observer.used(pool, seconds)
 
-    def publish(self, pool: ConnectionPool) -> None:
+    def publish(self, pool: Measured) -> None:
         for observer in self.observers:
             observer.publish(pool)
 

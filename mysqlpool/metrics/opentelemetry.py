@@ -4,12 +4,11 @@ every pool under ``db.client.connection.pool.name`` = its alias."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from opentelemetry import metrics
 
-if TYPE_CHECKING:
-    from ..pool.base import ConnectionPool
+from .figures import Measured, current_pools
 
 POOL_NAME = "db.client.connection.pool.name"
 STATE = "db.client.connection.state"
@@ -64,27 +63,21 @@ class OpenTelemetryObserver:
             description="The number of connection timeouts that have occurred trying to "
             "obtain a connection from the pool")
 
-    def connected(self, pool: ConnectionPool, seconds: float) -> None:
+    def connected(self, pool: Measured, seconds: float) -> None:
         self.create_time.record(seconds, pool.metric_attributes)
 
-    def waited(self, pool: ConnectionPool, seconds: float) -> None:
+    def waited(self, pool: Measured, seconds: float) -> None:
         self.wait_time.record(seconds, pool.metric_attributes)
 
-    def used(self, pool: ConnectionPool, seconds: float) -> None:
+    def used(self, pool: Measured, seconds: float) -> None:
         self.use_time.record(seconds, pool.metric_attributes)
 
-    def publish(self, pool: ConnectionPool) -> None:
+    def publish(self, pool: Measured) -> None:
         """Nothing: the exporter reads the counts when it collects."""
 
 
-def _current_pools() -> list[ConnectionPool]:
-    from ..pool.registry import pools
-
-    return [pool for pool in pools() if not pool.retired]
-
-
 def _counts(options: Any) -> Iterable[metrics.Observation]:
-    for pool in _current_pools():
+    for pool in current_pools():
         figures = pool.snapshot()
         for state, key in (("idle", "idle"), ("used", "checked_out")):
             yield metrics.Observation(figures[key] or 0,
@@ -93,7 +86,7 @@ def _counts(options: Any) -> Iterable[metrics.Observation]:
 
 def _figure(name: str):
     def observe(options: Any) -> Iterable[metrics.Observation]:
-        for pool in _current_pools():
+        for pool in current_pools():
             value = pool.metric_figures()[name]
             if value is not None:
                 yield metrics.Observation(value, {POOL_NAME: pool.alias})

@@ -23,15 +23,11 @@ from __future__ import annotations
 import atexit
 import logging
 import weakref
-from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from ..pool.stats import COUNTERS
+from .figures import COUNTERS, Measured, current_pools
 from .locks import lock
-
-if TYPE_CHECKING:
-    from ..pool.base import ConnectionPool
 
 logger = logging.getLogger("mysqlpool")
 
@@ -91,21 +87,19 @@ class PrometheusObserver:
         self._exited = False
         atexit.register(self.withdraw)
 
-    def connected(self, pool: ConnectionPool, seconds: float) -> None:
+    def connected(self, pool: Measured, seconds: float) -> None:
         pass
 
-    def waited(self, pool: ConnectionPool, seconds: float) -> None:
+    def waited(self, pool: Measured, seconds: float) -> None:
         self.wait.labels(pool.alias).observe(seconds)
 
-    def used(self, pool: ConnectionPool, seconds: float) -> None:
+    def used(self, pool: Measured, seconds: float) -> None:
         pass
 
-    def publish(self, pool: ConnectionPool) -> None:
+    def publish(self, pool: Measured) -> None:
         """Set this process's figures for the pool's alias (0 once it is gone)."""
-        from ..pool.registry import pool_for
-
         alias = pool.alias
-        current = pool_for(alias)
+        current = next((other for other in current_pools() if other.alias == alias), None)
         with lock(_LOCK):
             if self._exited:
                 return  # a daemon thread's late round: the gauges stay at 0

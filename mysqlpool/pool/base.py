@@ -28,17 +28,19 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import pool as sa_pool_module
 
-from .. import metrics, statements
+from .. import metrics
 from ..config import PoolConfig
 from ..drivers import Driver
-from . import housekeeping
-from .checkout import PooledConnection, exiting, invalidate, thread_checkouts
+from . import housekeeping, maintenance
+from .checkout import PooledConnection, exiting, thread_checkouts
 from .connecting import Opener
 from .gate import FairGate, Turn
-from .liveness import idle_problem, keep_poller
+from .liveness import idle_problem
 from .maintenance import RefillSchedule
+from .returns import Returns
 from .slot import KEY, Slot
-from .stats import PoolStats, snapshot
+from .state import PoolState
+from .stats import PoolStats
 from .watchdog import PingTimeout
 
 logger = logging.getLogger("mysqlpool")
@@ -48,15 +50,11 @@ LIFETIME_JITTER = 0.10
 #: Seconds after a failover during which further ones are logged at DEBUG only.
 FAILOVER_QUIET = 10.0
 
-#: What a return does with its connection (ConnectionPool._clean).
-_ENDED, _CHECK_IN, _PARK = range(3)
-
-
 class PoolTimeout(OperationalError):
     """No pooled connection became free within the pool's ``timeout``."""
 
 
-class ConnectionPool:
+class ConnectionPool(Returns, PoolState):
     """A SQLAlchemy pool of one driver's connections, for one alias."""
 
     def __init__(self, alias: str, key: tuple, driver: Driver, config: PoolConfig,
@@ -272,11 +270,6 @@ class ConnectionPool:
             "The server may be frozen or unreachable."
         )
 
-    def slot_freed(self) -> None:
-        """A checkout has ended (however): its slot goes to the next in line."""
-        if self.gate is not None:
-            self.gate.leave()
-
     def try_take_slot(self) -> bool:
         """A slot for housekeeping's own use (closing or opening a connection),
         only if one is free and no checkout is waiting; give it back with
@@ -295,148 +288,6 @@ class ConnectionPool:
             "max_overflow or timeout in MYSQLPOOL_ARGUMENTS."
         ) from None
 
-    # ----- return -----------------------------------------------------------
-
-    def finish(self, entry: PooledConnection, autocommit: bool) -> bool:
-        """A use of ``entry`` ends; True when it stays parked for its wrapper."""
-        now = time.monotonic()
-        if self.observer is not None:
-            self.observer.used(self, now - entry.checked_out_at)
-        try:
-            outcome = self._clean(entry, autocommit, now)
-        except BaseException:
-            # Interrupted mid-return (KeyboardInterrupt, gevent.Timeout): the
-            # session's state is unknown, so the connection is closed.
-            if entry.fairy is not None:
-                self.end(entry, failure="its return was interrupted")
-            raise
-        if outcome == _PARK:
-            slot = entry.slot
-            slot.last_used = now
-            if slot.poller is None:  # once per connection
-                keep_poller(self.driver, entry.connection, slot)
-            self._park(entry)
-            return True
-        if outcome == _CHECK_IN:
-            self.check_in(entry, used_until=now)
-        return False
-
-    def _clean(self, entry: PooledConnection, autocommit: bool, now: float) -> int:
-        """Leave nothing of the use behind; say what becomes of the connection."""
-        if entry.broken:
-            self.end(entry, failure=entry.broken)
-            return _ENDED
-        if self.retired:
-            self.end(entry, expected="its pool was closed or its settings changed")
-            return _ENDED
-        connection, driver, effects = entry.connection, self.driver, entry.effects
-        try:
-            if effects == statements.SESSION:
-                if not driver.reset_session(connection):
-                    self.end(entry, expected="a statement changed its session")
-                    return _ENDED
-                # Reset: the next use sets the session up again.
-                entry.slot.session_state = None
-                return _CHECK_IN
-            in_transaction = driver.in_transaction(connection)
-            if in_transaction is None:
-                in_transaction = effects == statements.TRANSACTION or not autocommit
-            if in_transaction:
-                connection.rollback()
-        except Exception as exc:
-            self.end(entry, exc=exc)
-            return _ENDED
-        if entry.slot.expires <= now:
-            self.stats.add("lifetime_closed")
-            self.end(entry, expected="it reached its lifetime (recycle)")
-            return _ENDED
-        # Parked only as the wrapper will find it: in autocommit mode (its
-        # next connect() does not set it again), in a pool that keeps idle
-        # connections, and within pool_size; an overflow connection goes back
-        # to SQLAlchemy's pool, which keeps it or closes it as it always does.
-        if autocommit and self._parks and len(self.entries) <= self._keep:
-            return _PARK
-        return _CHECK_IN
-
-    def _park(self, entry: PooledConnection) -> None:
-        """``entry`` (claimed by the caller) is free: parked, then handed to
-        the first thread in line if one waits.
-
-        Marked free before looking for waiters, as HikariCP's requite() does:
-        a thread that starts waiting meanwhile either is seen here or finds
-        the connection parked when it looks, so no wakeup is lost.
-        """
-        entry.parked = True
-        entry.claim.release()
-        gate = self.gate
-        while gate is not None and gate.waiting:
-            if not entry.claimed():
-                return  # taken over meanwhile
-            entry.in_use_by = None  # on its way to another thread
-            if gate.hand_over(entry):
-                return
-            entry.parked = True
-            entry.claim.release()
-
-    def repark(self, entry: PooledConnection) -> None:
-        """Park again a connection claimed only to be looked at."""
-        self._park(entry)
-
-    def give_back(self, entry: PooledConnection) -> None:
-        """A claimed, clean connection nobody here will use: to the first
-        thread in line, else back into SQLAlchemy's pool."""
-        entry.in_use_by = None  # on its way to another thread, or into the pool
-        if self.gate is not None and self.gate.hand_over(entry):
-            return
-        self.check_in(entry)
-
-    def check_in(self, entry: PooledConnection, used_until: float | None = None) -> None:
-        """Back into SQLAlchemy's pool (which keeps it, or closes an overflow
-        one); ``used_until`` is when its use ended, if it just did."""
-        fairy, entry.fairy = entry.fairy, None
-        self._forget(entry)
-        slot = entry.slot
-        if used_until is not None:
-            slot.last_used = used_until
-        slot.released = True
-        try:
-            fairy.close()
-        finally:
-            # Only now: the next waiter finds the connection back in the pool.
-            self.slot_freed()
-
-    def end(self, entry: PooledConnection, exc: BaseException | None = None,
-            expected: str | None = None, failure: str | None = None,
-            free_slot: bool = True) -> None:
-        """Close ``entry``'s connection; its slot goes to the next in line
-        unless ``free_slot`` is False (the caller reconnects in it)."""
-        fairy, entry.fairy = entry.fairy, None
-        if fairy is None:
-            return
-        self._forget(entry)
-        try:
-            invalidate(fairy, entry.slot, exc, expected=expected, failure=failure)
-        finally:
-            if free_slot:
-                self.slot_freed()
-
-    def _forget(self, entry: PooledConnection) -> None:
-        """``entry`` is back in SQLAlchemy's pool (or closed): no longer held."""
-        with self._entries_lock:
-            try:
-                self.entries.remove(entry)
-            except ValueError:
-                return
-            self._ended_checkouts += entry.checkouts
-        threads = entry.thread_set() if entry.thread_set is not None else None
-        if threads is not None:
-            threads.discard(entry)
-
-    def checkouts(self) -> int:
-        """Checkouts so far (each connection counts its own: no lock per checkout)."""
-        with self._entries_lock:
-            return self._ended_checkouts + sum(entry.checkouts for entry in self.entries)
-
     # ----- new connections ----------------------------------------------------
 
     def _new_connection(self) -> Any:
@@ -448,12 +299,6 @@ class ConnectionPool:
         connection = self.opener.open()
         observer.connected(self, time.monotonic() - started)
         return connection
-
-    def connections_per_host(self) -> dict[str, int] | None:
-        """Open connections per host, with several hosts in HOST."""
-        open_now = [record.dbapi_connection for record in self.idle_records()]
-        open_now += [entry.connection for entry in tuple(self.entries)]
-        return self.opener.per_host(open_now)
 
     def update_credentials(self, settings_dict: Mapping[str, Any],
                            params: Mapping[str, Any]) -> None:
@@ -534,45 +379,9 @@ class ConnectionPool:
         if slot is not None:
             slot.expected = slot.failure = None
 
-    # ----- state ------------------------------------------------------------
-
-    def checked_out(self) -> int:
-        """Connections in use now (not parked)."""
-        return sum(1 for entry in tuple(self.entries) if not entry.parked)
-
-    def parked(self) -> int:
-        """Connections parked now: idle, waiting for their wrapper."""
-        return sum(1 for entry in tuple(self.entries) if entry.parked)
-
-    def in_use(self) -> list[PooledConnection]:
-        """The connections in use now, safe to call from any thread."""
-        return [entry for entry in tuple(self.entries) if not entry.parked]
-
-    def waiting(self) -> int:
-        """Checkouts waiting for a connection now."""
-        return self.gate.waiting if self.gate is not None else 0
-
-    def idle_records(self) -> list[Any]:
-        """The idle connections in SQLAlchemy's pool (QueuePool), parked ones apart."""
-        queue = getattr(getattr(self.sa_pool, "_pool", None), "queue", None)
-        if queue is None:
-            return []
-        # A slot whose connection was closed (invalidated) stays in the queue,
-        # empty, until the next checkout reconnects it: not an idle connection.
-        return [record for record in list(queue) if record.dbapi_connection is not None]
-
-    def describe(self) -> str:
-        return (f"{self.checked_out()} checked out, {self.parked()} parked, "
-                f"{self.sa_pool.status()}")
-
-    def snapshot(self) -> dict[str, Any]:
-        """This pool's figures for :func:`mysqlpool.stats`."""
-        return snapshot(self)
-
-    def metric_figures(self) -> dict[str, Any]:
-        """The limits and counts the metrics report besides the connections."""
-        return {"max": self._capacity, "min_size": self.config.min_size,
-                "waiting": self.waiting(), "timeouts": self.stats.timeouts}
+    def tend(self) -> None:
+        """One round of housekeeping (run by the housekeeping thread)."""
+        maintenance.tend(self)
 
     # ----- ending -----------------------------------------------------------
 

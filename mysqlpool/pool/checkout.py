@@ -23,14 +23,13 @@ import logging
 import threading
 import traceback
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .. import statements
+from ..config import PoolConfig
+from ..drivers import Driver
 from . import server_state
-
-if TYPE_CHECKING:
-    from .base import ConnectionPool
-    from .slot import Slot
+from .slot import Slot
 
 logger = logging.getLogger("mysqlpool")
 
@@ -52,6 +51,23 @@ FAILOVER_ERRORS = {
 CONFIRMED_BY_READ_ONLY = frozenset({1290, 1792, 1836})
 
 
+class Pool(Protocol):
+    """What a connection needs of its pool (base.ConnectionPool)."""
+
+    alias: str
+    driver: Driver
+    config: PoolConfig
+    abandoned: bool
+
+    def finish(self, entry: PooledConnection, autocommit: bool) -> bool: ...
+    def end(self, entry: PooledConnection, exc: BaseException | None = None,
+            expected: str | None = None, failure: str | None = None,
+            free_slot: bool = True) -> None: ...
+    def give_back(self, entry: PooledConnection) -> None: ...
+    def repark(self, entry: PooledConnection) -> None: ...
+    def fail_over(self, why: str, opened_at: float) -> None: ...
+
+
 class PooledConnection:
     """One physical connection held out of SQLAlchemy's pool: in use by one
     wrapper, or parked (free, but kept near the wrapper that used it last)."""
@@ -62,7 +78,7 @@ class PooledConnection:
         "checkouts", "__weakref__",
     )
 
-    def __init__(self, pool: ConnectionPool, fairy: Any, slot: Slot) -> None:
+    def __init__(self, pool: Pool, fairy: Any, slot: Slot) -> None:
         self.pool = pool
         self.fairy = fairy
         self.connection = fairy.dbapi_connection

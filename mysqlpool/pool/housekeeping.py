@@ -1,5 +1,5 @@
 """One thread per process looks after every pool: idle connections, lifetimes,
-``min_size``, leak reports (see maintenance.py).
+``min_size``, leak reports (each pool's tend(): see maintenance.py).
 
 It starts with the first pool, ends when ``close_pool()`` leaves no pool, and
 does not exist in a forked child until the child makes pools of its own.
@@ -10,12 +10,21 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from . import maintenance
+from ..config import PoolConfig
 
-if TYPE_CHECKING:
-    from .base import ConnectionPool
+
+class Watched(Protocol):
+    """What the housekeeping thread needs of a pool (base.ConnectionPool)."""
+
+    alias: str
+    retired: bool
+    config: PoolConfig
+    observer: Any
+
+    def tend(self) -> None:
+        """One round of housekeeping (maintenance.tend)."""
 
 logger = logging.getLogger("mysqlpool")
 
@@ -39,7 +48,7 @@ def _synchronization() -> tuple[threading.Lock, threading.Condition]:
     return _sync
 
 
-def watch(pool: ConnectionPool) -> None:
+def watch(pool: Watched) -> None:
     """Look after ``pool`` (from its creation); a first round runs at once."""
     global _thread
     lock, wakeup = _synchronization()
@@ -52,7 +61,7 @@ def watch(pool: ConnectionPool) -> None:
         wakeup.notify()
 
 
-def forget(pool: ConnectionPool) -> None:
+def forget(pool: Watched) -> None:
     """``pool`` is retired; the thread ends once no pool is left."""
     lock, wakeup = _synchronization()
     with lock:
@@ -78,7 +87,7 @@ def running() -> bool:
     return thread is not None and thread.is_alive()
 
 
-def _tick(pools: list[ConnectionPool]) -> float:
+def _tick(pools: list[Watched]) -> float:
     tick = LONGEST_TICK
     for pool in pools:
         config = pool.config
@@ -103,7 +112,7 @@ def _run() -> None:
                 return
         for pool in pools:
             try:
-                maintenance.tend(pool)
+                pool.tend()
             except Exception:  # noqa: BLE001 - the thread must go on
                 logger.debug("Housekeeping of %r failed", pool.alias, exc_info=True)
         tick = _tick(pools)

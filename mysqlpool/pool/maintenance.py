@@ -23,14 +23,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ..config import PoolConfig
+from ..drivers import Driver
+from ..metrics import Observer
 from . import leaks
+from .checkout import PooledConnection
 from .liveness import seen_closed, socket_problem
 from .slot import Slot, slot_of
-
-if TYPE_CHECKING:
-    from .base import ConnectionPool
 
 logger = logging.getLogger("mysqlpool")
 
@@ -68,6 +69,29 @@ class RefillSchedule:
         self.not_before = 0.0
 
 
+class Tended(Protocol):
+    """What housekeeping needs of a pool (base.ConnectionPool)."""
+
+    alias: str
+    pid: int
+    retired: bool
+    config: PoolConfig
+    driver: Driver
+    sa_pool: Any
+    stats: Any
+    observer: Observer | None
+    entries: list[PooledConnection]
+    failed_over_at: float
+    refills: RefillSchedule
+
+    def in_use(self) -> list[PooledConnection]: ...
+    def idle_records(self) -> list[Any]: ...
+    def try_take_slot(self) -> bool: ...
+    def slot_freed(self) -> None: ...
+    def check_in(self, entry: PooledConnection, used_until: float | None = None) -> None: ...
+    def repark(self, entry: PooledConnection) -> None: ...
+
+
 _REASONS = {
     "lifetime_closed": "it reached its lifetime (recycle)",
     "failovers_closed": "it was opened before a failover",
@@ -76,12 +100,12 @@ _REASONS = {
 }
 
 
-def tend(pool: ConnectionPool) -> None:
+def tend(pool: Tended) -> None:
     """One round of housekeeping for ``pool``."""
     if pool.retired or pool.pid != os.getpid():
         return
     if pool.config.leak_warning_after:
-        leaks.report(pool, pool.config.leak_warning_after)
+        leaks.report(pool.alias, pool.in_use(), pool.config.leak_warning_after)
     queue = _queue(pool)
     if queue is not None:  # a QueuePool: it keeps idle connections
         close_idle(pool, queue, time.monotonic())
@@ -90,12 +114,12 @@ def tend(pool: ConnectionPool) -> None:
         pool.observer.publish(pool)
 
 
-def _queue(pool: ConnectionPool) -> Any:
+def _queue(pool: Tended) -> Any:
     queue = getattr(pool.sa_pool, "_pool", None)
     return queue if hasattr(queue, "mutex") and hasattr(queue, "queue") else None
 
 
-def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
+def close_idle(pool: Tended, queue: Any, now: float) -> int:
     """Close the idle connections that should go; return how many."""
     _unpark_leaving(pool, now)
     leaving: list[tuple[Any, str]] = []
@@ -138,7 +162,7 @@ def close_idle(pool: ConnectionPool, queue: Any, now: float) -> int:
     return len(leaving)
 
 
-def _unpark_leaving(pool: ConnectionPool, now: float) -> None:
+def _unpark_leaving(pool: Tended, now: float) -> None:
     """Parked connections that should go (idle too long, past their lifetime,
     dead, left behind by a failover) go back into SQLAlchemy's pool, where the
     rest of the round closes them with the idle ones.
@@ -164,7 +188,7 @@ def _unpark_leaving(pool: ConnectionPool, now: float) -> None:
             pool.repark(entry)
 
 
-def _why_close(pool: ConnectionPool, slot: Slot, connection: Any, now: float,
+def _why_close(pool: Tended, slot: Slot, connection: Any, now: float,
                kept: int) -> str | None:
     """The counter an idle connection is closed under, or None to keep it.
     Without ``connection``, only what needs no call on it (the socket from
@@ -186,7 +210,7 @@ def _why_close(pool: ConnectionPool, slot: Slot, connection: Any, now: float,
     return None
 
 
-def fill(pool: ConnectionPool, queue: Any) -> int:
+def fill(pool: Tended, queue: Any) -> int:
     """Open connections until ``min_size`` are open; return how many were opened."""
     schedule = pool.refills
     if not schedule.due(time.monotonic()):
@@ -213,7 +237,7 @@ def fill(pool: ConnectionPool, queue: Any) -> int:
     return opened
 
 
-def _open_into_queue(pool: ConnectionPool, queue: Any) -> Any:
+def _open_into_queue(pool: Tended, queue: Any) -> Any:
     """Open one connection and put it in the queue, idle; None at the pool's limit.
 
     A slot whose connection was closed is reconnected first, else a new one is

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..config import PoolConfig
 from ..drivers import Driver
+from ..metrics import figures
 from ..redaction import is_secret_name
 from . import checkout, housekeeping, watchdog
 from .base import ConnectionPool
@@ -78,6 +79,10 @@ def close_pool(alias: str | None = None) -> None:
 def pools() -> list[ConnectionPool]:
     """The pools in use now, one per alias."""
     return list(_pools.values())
+
+
+# The metrics read the pools through this (metrics/ imports nothing of pool/).
+figures.set_pool_source(pools)
 
 
 def pool_for(alias: str) -> ConnectionPool | None:
