@@ -92,6 +92,17 @@ def admin():
 
 
 @pytest.fixture
+def database_access(django_db_blocker):
+    """Database access for the whole test, without pytest-django's django_db
+    mark: that mark knows only the aliases that exist when the test starts, not
+    the aliases made for one test (tests/aliases.py) nor wrappers reaching
+    servers of their own. A module asks for it with
+    ``pytestmark = pytest.mark.usefixtures("database_access")``."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture
 def fresh_pools():
     """Start and end the test with no pools, so counts start from zero."""
     import mysqlpool

@@ -26,12 +26,7 @@ LOCK_WAIT = 3
 LOCK_WAIT_TIMEOUT = 1205
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """Aliases made for one test (pytest-django's django_db mark knows only the
-    aliases that exist when the test starts)."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 class Probe:

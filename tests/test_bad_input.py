@@ -30,10 +30,7 @@ WRONG = "Wrong-Secret-b7e2"
 CONNECT_TIMEOUT = 5
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def entry(**overrides) -> dict:

@@ -17,13 +17,7 @@ from tests.support.holding import held
 from tests.support.threads import run_in_thread
 from tests.users import LIMITED
 
-
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """Aliases made for one test (pytest-django's django_db mark knows only the
-    aliases that exist when the test starts)."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 #: QueuePool's default limit: pool_size 5 + max_overflow 10.

@@ -32,11 +32,7 @@ CHILD_TIMEOUT = 20
 ROUND_ENDS_AFTER = 0.1
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """These tests use aliases of their own (tests/aliases.py) on the test server."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 # ----- fork ---------------------------------------------------------------------

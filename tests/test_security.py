@@ -33,10 +33,7 @@ WRONG = "Wrong-Secret-c41d"
 SECRETS = (OTHER.password, LIMITED.password, WRONG)
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def assert_no_secret(text: str, where: str = "") -> None:

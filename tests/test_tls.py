@@ -32,11 +32,7 @@ from tests.users import admin_connection
 CIPHER = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """These wrappers reach servers of their own, not the test database."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def throwaway_tls_server() -> Iterator[ThrowawayServer]:

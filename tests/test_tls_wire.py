@@ -16,12 +16,7 @@ from tests.server import ServerAddress, ThrowawayServer
 from tests.test_tls import pooled_ciphers, server_without_tls, throwaway_tls_server
 from tests.wire import RecordingRelay
 
-
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """These wrappers reach servers of their own, not the test database."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 @pytest.fixture(scope="module")

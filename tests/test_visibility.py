@@ -19,11 +19,7 @@ from tests.support.holding import held
 from tests.support.threads import run_in_thread, run_threads
 from tests.users import OTHER
 
-
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def entry(**pool) -> dict:
