@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from tests.support.net import free_port
+
 URL_VARIABLE = "MYSQLPOOL_TEST_URL"
 
 
@@ -56,12 +58,6 @@ class ServerAddress:
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def server_binary() -> str | None:
     for name in ("mariadbd", "mysqld"):
         for directory in (None, "/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin"):
@@ -85,7 +81,7 @@ class ThrowawayServer:
         self.directory = Path(tempfile.mkdtemp(prefix="mysqlpool-server-"))
         self.datadir = self.directory / "data"
         self.socket = self.directory / "mysqld.sock"
-        self.port = _free_port()
+        self.port = free_port()
         self.tls = tls
         self.extra_args = extra_args
         if secure_file_priv:

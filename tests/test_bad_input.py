@@ -4,7 +4,6 @@ shows a password."""
 
 from __future__ import annotations
 
-import socket
 import sys
 import time
 import traceback
@@ -22,6 +21,7 @@ from mysqlpool import pool as pools
 from mysqlpool.checks import check_pool_settings
 from tests.aliases import temporary_alias
 from tests.support.holding import hold_concurrently
+from tests.support.net import closed_port
 from tests.users import OTHER
 
 #: Used as the alias's password wherever the password itself is not the problem.
@@ -371,15 +371,8 @@ def test_unknown_database():
     assert_clear(str(error), "Unknown database 'mysqlpool_no_such_db'")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_server_down_at_startup():
-    port = free_port()  # nothing listens there
-    error, elapsed = first_connection(error=OperationalError, PORT=str(port))
+    error, elapsed = first_connection(error=OperationalError, PORT=str(closed_port()))
     assert type(error) is OperationalError
     assert_clear(str(error), "Can't connect", "127.0.0.1")
     assert elapsed < CONNECT_TIMEOUT

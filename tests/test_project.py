@@ -7,7 +7,6 @@ subprocesses, exactly as a user would, with the driver of this environment.
 import concurrent.futures
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,15 +17,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.support.net import free_port
 from tests.users import admin_connection
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 
@@ -19,6 +18,7 @@ import mysqlpool
 from mysqlpool import pool as pools
 from tests.aliases import temporary_alias
 from tests.chaos.conftest import APP, DATABASE, connection_id, record, request
+from tests.support.net import closed_port, silent_host
 
 pytestmark = pytest.mark.chaos
 
@@ -74,24 +74,6 @@ def test_no_checkout_waits_while_an_idle_connection_is_closed(server, pooled_ali
     assert [exc for _, exc in outcomes if exc is not None] == []
     # At most the close itself: the slot is not free until it is done.
     assert slowest < 1.5
-
-
-@contextlib.contextmanager
-def silent_host() -> Iterator[int]:
-    """A port whose kernel accepts TCP connections and then nothing ever
-    answers: a frozen server, a black-holed proxy. Yields the port."""
-    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        listener.close()
-
-
-def closed_port() -> int:
-    """A port nothing listens on: every connect is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_min_size_refills_do_not_turn_an_outage_into_pool_timeouts(server):

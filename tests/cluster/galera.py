@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import wait_for
-from tests.server import ServerAddress, ThrowawayServer, _free_port
+from tests.server import ServerAddress, ThrowawayServer
+from tests.support.net import free_port
 from tests.users import admin_connection
 
 
@@ -31,7 +32,7 @@ class Node:
                  name: str, provider: str) -> None:
         self.number = number
         self.gcomm_port = gcomm_port
-        ist_port, sst_port = _free_port(), _free_port()
+        ist_port, sst_port = free_port(), free_port()
         self.wsrep_args = (
             "--wsrep-on=ON", f"--wsrep-provider={provider}",
             f"--wsrep-cluster-name={name}",
@@ -116,8 +117,8 @@ class GaleraCluster:
     library (libgalera_smm.so)."""
 
     def __init__(self, provider: str, size: int = 3) -> None:
-        self.name = f"mysqlpool_test_{_free_port()}"
-        gcomm_ports = [_free_port() for _ in range(size)]
+        self.name = f"mysqlpool_test_{free_port()}"
+        gcomm_ports = [free_port() for _ in range(size)]
         address = "gcomm://" + ",".join(f"127.0.0.1:{port}" for port in gcomm_ports)
         self.nodes = [Node(number + 1, address, port, self.name, provider)
                       for number, port in enumerate(gcomm_ports)]
@@ -152,7 +153,7 @@ class HAProxy:
     def __init__(self, nodes: list[Node], binary: str) -> None:
         self.binary = binary
         self.directory = Path(tempfile.mkdtemp(prefix="mysqlpool-haproxy-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.nodes = nodes
         self.process: subprocess.Popen | None = None
 

@@ -12,10 +12,11 @@ import time
 
 import pytest
 
+from tests.support.net import free_port
+
 from .conftest import (
     POOL_SIZE,
     bin_path,
-    free_port,
     get,
     get_json,
     project_env,

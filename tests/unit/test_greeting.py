@@ -15,6 +15,7 @@ import warnings
 import pytest
 
 from mysqlpool.drivers.greeting import CLIENT_SSL, capabilities, server_offers_tls
+from tests.support.net import closed_port
 
 
 def greeting(version: bytes = b"10.11.19-MariaDB", flags: int = 0xF7FE,
@@ -48,18 +49,12 @@ def test_tls_bit(flags, offers):
     assert bool(capabilities(greeting(flags=flags)) & CLIENT_SSL) is offers
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("where", ["unix socket", "tcp"])
 def test_a_probe_that_cannot_connect_says_unknown_and_leaves_no_socket_open(where, tmp_path):
     # The probe's socket used to be left to the garbage collector when
     # connecting to a Unix socket failed (ResourceWarning: unclosed socket).
     params = ({"unix_socket": str(tmp_path / "no-server.sock")} if where == "unix socket"
-              else {"host": "127.0.0.1", "port": unused_port()})
+              else {"host": "127.0.0.1", "port": closed_port()})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert server_offers_tls({**params, "connect_timeout": 2}) is None
