@@ -18,11 +18,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.core.signals import request_finished, request_started
-from django.db import connections
 
 from tests.aliases import temporary_alias
+
+# connection_id, record, hold_concurrently, request: the fault tests import them from here.
+from tests.conftest import connection_id, record, wait_for  # noqa: F401
 from tests.server import ThrowawayServer
+from tests.support.holding import hold_concurrently  # noqa: F401
+from tests.support.requests import request  # noqa: F401
 from tests.users import User, admin_connection
 
 DATABASE = "chaos"
@@ -105,9 +108,9 @@ class ChaosServer:
         return {row[0] for row in rows}
 
     def kill(self, ids: set[int]) -> None:
-        for connection_id in ids:
+        for number in ids:
             with contextlib.suppress(Exception):  # it may have ended meanwhile
-                self.query(f"KILL {int(connection_id)}")
+                self.query(f"KILL {int(number)}")
 
     def wait_until_gone(self, ids: set[int], timeout: float = 30) -> None:
         """Poll PROCESSLIST until none of ``ids`` is left (the server closed them)."""
@@ -208,50 +211,3 @@ def pooled_alias(server: ChaosServer) -> Iterator[Callable[..., str]]:
 
         yield add
 
-
-def request(work: Callable[[], Any]) -> Any:
-    """One request as Django's handlers run it: ``request_started``, the work,
-    ``request_finished`` (which returns the connections to their pools)."""
-    request_started.send(sender=None)
-    try:
-        return work()
-    finally:
-        request_finished.send(sender=None)
-
-
-def connection_id(alias: str) -> int:
-    with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT CONNECTION_ID()")
-        return cursor.fetchone()[0]
-
-
-def hold_concurrently(alias: str, count: int, timeout: float = 60,
-                      measure: Callable[[str], Any] | None = None) -> list:
-    """Have ``count`` threads hold a connection of ``alias`` at the same time; return
-    what ``measure(alias)`` gives in each (default: their CONNECTION_ID()s, all
-    different if the pool can give ``count``)."""
-    measure = measure or connection_id
-    barrier = threading.Barrier(count, timeout=timeout)
-    ids: list = []
-    errors: list[BaseException] = []
-
-    def hold() -> None:
-        try:
-            ids.append(measure(alias))
-            barrier.wait()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-            barrier.abort()
-        finally:
-            connections[alias].close()
-
-    threads = [threading.Thread(target=hold) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout + 10)
-    assert errors == [], errors
-    return ids
-
-
-from tests.conftest import record, wait_for  # noqa: E402,F401  (the fault tests import them)

@@ -17,10 +17,11 @@ from django.db import DatabaseError, connections
 
 import mysqlpool
 from tests.app.models import Item
-from tests.chaos.conftest import hold_concurrently, request
 from tests.cluster.conftest import DATABASE
 from tests.cluster.galera import GaleraCluster
 from tests.conftest import record, wait_for
+from tests.support.holding import hold_concurrently
+from tests.support.requests import request
 
 pytestmark = pytest.mark.cluster
 
