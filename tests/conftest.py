@@ -1,30 +1,14 @@
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connections
 
 from tests import users
+from tests.support.waiting import wait_for  # the tests import it from here too
 from tests.users import admin_connection
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, message: str,
-             interval: float = 0.02) -> Any:
-    """Poll ``condition`` until it is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout} s: {message}")
-        time.sleep(interval)
-
 
 #: Figures the fault and cluster tests measured, printed at the end of the run.
 FIGURES: list[str] = []
