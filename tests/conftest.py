@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db import connections
 
 from tests import users
-from tests.support.waiting import wait_for  # the tests import it from here too
+from tests.support.admin import AdminQueries
+from tests.support.waiting import wait_for  # noqa: F401 - the tests import it from here
 from tests.users import admin_connection
 
 #: Figures the fault and cluster tests measured, printed at the end of the run.
@@ -34,38 +35,17 @@ def pytest_sessionfinish(session, exitstatus) -> None:
             users.drop_users(settings.SERVER)
 
 
-class Admin:
-    """The admin user's own connection (outside any pool), to look at the server."""
+class Admin(AdminQueries):
+    """The admin user's own connection (outside any pool), to look at the test server."""
 
     def __init__(self) -> None:
-        self.connection = admin_connection(settings.SERVER, autocommit=True)
+        super().__init__(lambda: admin_connection(settings.SERVER, autocommit=True))
 
-    def query(self, sql: str, params=None) -> list[tuple]:
-        cursor = self.connection.cursor()
-        cursor.execute(sql, params)
-        # The connector refuses fetchall() after a statement without rows (KILL).
-        rows = list(cursor.fetchall()) if cursor.description else []
-        cursor.close()
-        return rows
-
-    def connection_ids(self, user: str) -> set[int]:
-        """``user``'s connections to this run's test database. Other runs against
-        the same server use the same users, but databases of their own."""
-        rows = self.query(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s AND DB = %s",
-            (user, connections["default"].settings_dict["NAME"]),
-        )
-        return {row[0] for row in rows}
-
-    def wait_until_gone(self, ids: set[int], timeout: float = 10) -> None:
-        """Poll PROCESSLIST until none of ``ids`` is left (after a KILL)."""
-        wait_for(lambda: not ({row[0] for row in self.query(
-            "SELECT ID FROM information_schema.PROCESSLIST")} & ids), timeout,
-            f"connections {sorted(ids)} still on the server")
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.connection.close()
+    def connection_ids(self, user: str, database: str | None = None) -> set[int]:
+        """``user``'s connections to ``database``, by default this run's test
+        database: other runs against the same server use databases of their own."""
+        return super().connection_ids(
+            user, database or connections["default"].settings_dict["NAME"])
 
 
 @pytest.fixture

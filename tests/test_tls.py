@@ -27,12 +27,18 @@ import mysqlpool
 from mysqlpool.backends.mysqlpool.base import DatabaseWrapper
 from mysqlpool.drivers import get_driver
 from tests.server import ServerAddress, ThrowawayServer, server_binary
-from tests.users import admin_connection
+from tests.support.admin import AdminQueries, admin_queries
 
 CIPHER = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
 
 
 pytestmark = pytest.mark.usefixtures("database_access")
+
+
+def server_admin(address: ServerAddress) -> AdminQueries:
+    """``address``'s admin user, on a connection of its own for each query
+    (without a database: a throwaway server has none yet)."""
+    return admin_queries(address, per_query=True, use_database=False)
 
 
 def throwaway_tls_server() -> Iterator[ThrowawayServer]:
@@ -47,14 +53,7 @@ def throwaway_tls_server() -> Iterator[ThrowawayServer]:
 
 def server_without_tls() -> ServerAddress:
     """The test server, which must not offer TLS."""
-    connection = admin_connection(settings.SERVER)
-    try:
-        cursor = get_driver(settings.MYSQLPOOL_DRIVER).cursor(connection)
-        cursor.execute("SELECT @@have_ssl")
-        have_ssl = cursor.fetchone()[0]
-        cursor.close()
-    finally:
-        connection.close()
+    ((have_ssl,),) = server_admin(settings.SERVER).query("SELECT @@have_ssl")
     if have_ssl == "YES":
         pytest.skip("the test server offers TLS; these tests need one that does not")
     return settings.SERVER
@@ -92,13 +91,7 @@ def certificate_for(server: ThrowawayServer, name: str):
     """The server presents a certificate for ``name`` (from its own CA) meanwhile."""
 
     def flush_ssl() -> None:
-        connection = admin_connection(server.address, use_database=False)
-        try:
-            cursor = driver().cursor(connection)
-            cursor.execute("FLUSH SSL")  # MariaDB reloads its certificate files
-            cursor.close()
-        finally:
-            connection.close()
+        server_admin(server.address).query("FLUSH SSL")  # MariaDB reloads its certificate files
 
     server.issue_server_certificate(name)
     flush_ssl()
@@ -306,13 +299,7 @@ def client_certificates(tls_server, tmp_path_factory) -> dict[str, dict[str, str
 
 
 def admin_query(server: ThrowawayServer, sql: str) -> None:
-    connection = admin_connection(server.address, use_database=False)
-    try:
-        cursor = driver().cursor(connection)
-        cursor.execute(sql)
-        cursor.close()
-    finally:
-        connection.close()
+    server_admin(server.address).query(sql)
 
 
 @contextlib.contextmanager

@@ -21,8 +21,8 @@ from typing import Any
 
 from tests.conftest import wait_for
 from tests.server import ServerAddress, ThrowawayServer
+from tests.support.admin import admin_queries
 from tests.support.net import free_port
-from tests.users import admin_connection
 
 
 class Node:
@@ -50,6 +50,9 @@ class Node:
             "--default-storage-engine=InnoDB",
         )
         self.server = ThrowawayServer(extra_args=self.wsrep_args)
+        # A connection of its own for each query: nodes are killed and restarted.
+        self.admin = admin_queries(dataclasses.replace(self.server.address, database="mysql"),
+                                   per_query=True, connect_timeout=5)
 
     @property
     def port(self) -> int:
@@ -85,16 +88,8 @@ class Node:
         self.server.process = None
 
     def query(self, sql: str, params: Any = None) -> list[tuple]:
-        connection = admin_connection(dataclasses.replace(self.address, database="mysql"),
-                                      connect_timeout=5, autocommit=True)
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql, params)
-            rows = list(cursor.fetchall()) if cursor.description else []
-            cursor.close()
-            return rows
-        finally:
-            connection.close()
+        """As the admin user."""
+        return self.admin.query(sql, params)
 
     def status(self, name: str) -> str | None:
         try:
