@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 from django.db import connections
 
 from tests import users
-from tests.support.admin import AdminQueries
+from tests.server import ServerAddress, ThrowawayServer, server_binary
+from tests.support.admin import AdminQueries, admin_queries
 from tests.support.waiting import wait_for  # noqa: F401 - the tests import it from here
 from tests.users import admin_connection
 
@@ -53,6 +56,28 @@ def admin():
     admin = Admin()
     yield admin
     admin.close()
+
+
+@pytest.fixture(scope="session")
+def tls_server() -> Iterator[ThrowawayServer]:
+    """A private server with TLS and a CA of its own (``ca.pem`` and
+    ``ca-key.pem`` in its ``directory``), for the whole session."""
+    if server_binary() is None or shutil.which("openssl") is None:
+        pytest.skip("needs a mariadbd binary and openssl to start a server with TLS")
+    server = ThrowawayServer(tls=True)
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def plain_server() -> ServerAddress:
+    """The test server, which must not offer TLS (tests that need one without
+    are skipped when it does)."""
+    ((have_ssl,),) = admin_queries(settings.SERVER, per_query=True).query("SELECT @@have_ssl")
+    if have_ssl == "YES":
+        pytest.skip("the test server offers TLS; these tests need one that does not")
+    return settings.SERVER
 
 
 @pytest.fixture

@@ -6,27 +6,15 @@ sends after the greeting.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.db import OperationalError
 
 from mysqlpool.drivers.base import TLS_UNAVAILABLE
-from tests.server import ServerAddress, ThrowawayServer
-from tests.test_tls import pooled_ciphers, server_without_tls, throwaway_tls_server
+from tests.server import ServerAddress
+from tests.test_tls import pooled_ciphers
 from tests.wire import RecordingRelay
 
 pytestmark = pytest.mark.usefixtures("database_access")
-
-
-@pytest.fixture(scope="module")
-def tls_server() -> Iterator[ThrowawayServer]:
-    yield from throwaway_tls_server()
-
-
-@pytest.fixture(scope="module")
-def plain_server() -> ServerAddress:
-    return server_without_tls()
 
 
 @pytest.mark.parametrize("options", [
