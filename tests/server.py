@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from tests.support.net import free_port
+from tests.support.waiting import wait_for
 
 URL_VARIABLE = "MYSQLPOOL_TEST_URL"
 
@@ -167,18 +168,22 @@ class ThrowawayServer:
             args += [f"--ssl-ca={d / 'ca.pem'}", f"--ssl-cert={d / 'server-cert.pem'}",
                      f"--ssl-key={d / 'server-key.pem'}"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+        process = self.process
+
+        def greets() -> bool:
+            if process.poll() is not None:
                 raise RuntimeError(f"mariadbd exited at start:\n{self.error_log()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    if sock.recv(4):  # the server's greeting: it accepts connections
-                        return
+                    return bool(sock.recv(4))  # the server's greeting: it accepts connections
             except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"mariadbd did not start within {timeout} s:\n{self.error_log()}")
+                return False
+
+        try:
+            wait_for(greets, timeout, "mariadbd did not greet", interval=0.05)
+        except AssertionError:
+            raise RuntimeError(
+                f"mariadbd did not start within {timeout} s:\n{self.error_log()}") from None
 
     def stop(self, timeout: float = 30) -> None:
         process, self.process = self.process, None

@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -63,12 +62,12 @@ class ChaosServer(AdminQueries):
         a client's packet can still answer it."""
         pid = self.server.process.pid
         os.kill(pid, signal.SIGSTOP)
-        deadline = time.monotonic() + timeout
-        while not _all_threads_stopped(pid):
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGCONT)
-                raise AssertionError(f"the server (pid {pid}) did not stop in {timeout} s")
-            time.sleep(0.001)
+        try:
+            wait_for(lambda: _all_threads_stopped(pid), timeout,
+                     f"the server (pid {pid}) did not stop", interval=0.001)
+        except AssertionError:
+            os.kill(pid, signal.SIGCONT)
+            raise
         return pid
 
     def thaw(self) -> None:

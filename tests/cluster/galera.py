@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -167,15 +166,17 @@ class HAProxy:
         )
         self.process = subprocess.Popen([self.binary, "-f", str(config), "-db"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"haproxy exited: {self.process.stderr.read()!r}")
+        process = self.process
+
+        def listening() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"haproxy exited: {process.stderr.read()!r}")
             with contextlib.suppress(OSError), socket.create_connection(
                     ("127.0.0.1", self.port), timeout=1):
-                return
-            time.sleep(0.05)
-        raise RuntimeError("haproxy did not start listening")
+                return True
+            return False
+
+        wait_for(listening, timeout, "haproxy did not start listening", interval=0.05)
 
     def stop(self) -> None:
         process, self.process = self.process, None
