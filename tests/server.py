@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -195,11 +194,6 @@ class ThrowawayServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-    def restart(self, down_for: float = 0) -> None:
-        self.stop()
-        time.sleep(down_for)
-        self.start()
 
     def error_log(self) -> str:
         try:

@@ -12,6 +12,7 @@ from django.db import connections, transaction
 
 import mysqlpool
 from mysqlpool import pool as pools
+from mysqlpool.pool import maintenance
 from tests.app.models import Item
 from tests.chaos.conftest import SECOND, connection_id, record, request, wait_for
 
@@ -116,11 +117,21 @@ def hold_connection_too_long(alias: str, until: threading.Event, timeout: float)
         connections[alias].close()
 
 
-def test_a_connection_held_too_long_is_reported_with_its_stack(server, pooled_alias, caplog):
+def test_a_connection_held_too_long_is_reported_with_its_stack(server, pooled_alias, caplog,
+                                                               monkeypatch):
     alias = pooled_alias(pool={"pool_size": 1, "max_overflow": 0, "leak_warning_after": 0.5})
     caplog.set_level(logging.WARNING, logger="mysqlpool")
     release = threading.Event()
     thread = threading.Thread(target=hold_connection_too_long, args=(alias, release, 60))
+    rounds = []  # the housekeeping rounds that looked at this alias's pool
+    tend = maintenance.tend
+
+    def counted_tend(pool) -> None:
+        tend(pool)
+        if pool.alias == alias:
+            rounds.append(time.monotonic())
+
+    monkeypatch.setattr(maintenance, "tend", counted_tend)
 
     def leak_warnings() -> list[logging.LogRecord]:
         return [r for r in caplog.records if "checked out for" in r.getMessage()]
@@ -128,7 +139,9 @@ def test_a_connection_held_too_long_is_reported_with_its_stack(server, pooled_al
     thread.start()
     try:
         warnings = wait_for(leak_warnings, 30, "no leak warning")
-        time.sleep(1)  # the watch keeps running: it must not repeat itself
+        # The watch looks again, the connection still held: it must not repeat itself.
+        seen = len(rounds)
+        wait_for(lambda: len(rounds) >= seen + 3, 10, "no more housekeeping rounds")
     finally:
         release.set()
         thread.join(30)

@@ -34,7 +34,7 @@ def slow_closes(alias: str, seconds: float) -> Iterator[None]:
     assert pool is not None
 
     def close(dbapi_connection, record) -> None:
-        time.sleep(seconds)
+        time.sleep(seconds)  # deliberate: the slow close this test is about
 
     event.listen(pool.sa_pool, "close", close)
     try:
@@ -65,7 +65,9 @@ def test_no_checkout_waits_while_an_idle_connection_is_closed(server, pooled_ali
     with slow_closes(alias, 0.3):
         for _ in range(12):
             outcomes.append(timed(lambda: connection_id(alias)))
-            time.sleep(0.15)  # idle past max_idle: housekeeping starts closing it
+            # Idle past max_idle (0.1 s): housekeeping is closing it, slowly,
+            # when the next checkout comes.
+            time.sleep(0.15)  # deliberate: idle past max_idle
     closes = mysqlpool.stats()[alias]["idle_closed"] - closed_before
     slowest = max(seconds for seconds, _ in outcomes)
     record(f"max_idle=0.1 s, one slot, 0.3 s closes ({DRIVER}): {closes} closed while "

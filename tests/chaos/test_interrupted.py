@@ -46,7 +46,7 @@ def test_a_return_interrupted_mid_rollback_frees_its_slot_once(server, pooled_al
         signal.setitimer(signal.ITIMER_REAL, 0.3)
         with pytest.raises(Interrupted):
             connection.close()
-            time.sleep(5)  # the alarm lands here at the latest
+            time.sleep(5)  # deliberate: the alarm (0.3 s) interrupts it, at the latest
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

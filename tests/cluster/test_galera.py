@@ -168,7 +168,7 @@ def insert_while_killing(alias: str, victim, seconds: float = 4.0,
     workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
     for worker in workers:
         worker.start()
-    time.sleep(kill_after)
+    time.sleep(kill_after)  # deliberate: the load runs this long before the node goes
     killed_at = time.monotonic()
     victim.kill()
     for worker in workers:
