@@ -1,5 +1,6 @@
-"""Work left behind: threads that end holding a transaction, connections returned
-mid-transaction, and connections held too long (leak warnings)."""
+"""Work left behind: threads that end holding a transaction, and connections
+held too long (leak warnings). A connection returned mid-transaction:
+tests/test_rollback_on_return.py."""
 
 from __future__ import annotations
 
@@ -84,28 +85,6 @@ def test_a_thread_that_ends_inside_a_transaction_leaves_no_lock(
     assert request(lambda: connection_id(alias)) != ids[0]
     record(f"abandoned (thread {ending}): row lockable with NOWAIT after {took * 1000:.0f} ms, "
            "0 uncommitted rows")
-
-
-@pytest.mark.parametrize("how", ["raw START TRANSACTION", "autocommit off"])
-def test_a_connection_returned_mid_transaction_is_rolled_back(locked_row, how):
-    alias, row, checker = locked_row
-    connection = connections[alias]
-    if how == "autocommit off":
-        transaction.set_autocommit(False, using=alias)
-        Item.objects.using(alias).select_for_update().get(pk=row)
-        Item.objects.using(alias).filter(pk=row).update(quantity=99)
-        Item.objects.using(alias).create(name="uncommitted", quantity=1)
-    else:
-        lock_and_write(alias, row)
-    first = connection_id(alias)
-    connection.close()  # back to the pool mid-transaction
-    took = assert_nothing_left_behind(checker, row)
-    assert mysqlpool.stats()[alias]["checked_out"] == 0
-    if how == "raw START TRANSACTION":
-        # Rolled back in place: the same connection serves the next request.
-        assert request(lambda: connection_id(alias)) == first
-    record(f"returned mid-transaction ({how}): row lockable with NOWAIT after "
-           f"{took * 1000:.0f} ms, 0 uncommitted rows")
 
 
 def hold_connection_too_long(alias: str, until: threading.Event, timeout: float) -> None:
