@@ -1,30 +1,18 @@
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable
-from typing import Any
+import shutil
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 from django.db import connections
 
 from tests import users
+from tests.server import ServerAddress, ThrowawayServer, server_binary
+from tests.support.admin import AdminQueries, admin_queries
+from tests.support.waiting import wait_for  # noqa: F401 - the tests import it from here
 from tests.users import admin_connection
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, message: str,
-             interval: float = 0.02) -> Any:
-    """Poll ``condition`` until it is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout} s: {message}")
-        time.sleep(interval)
-
 
 #: Figures the fault and cluster tests measured, printed at the end of the run.
 FIGURES: list[str] = []
@@ -50,38 +38,17 @@ def pytest_sessionfinish(session, exitstatus) -> None:
             users.drop_users(settings.SERVER)
 
 
-class Admin:
-    """The admin user's own connection (outside any pool), to look at the server."""
+class Admin(AdminQueries):
+    """The admin user's own connection (outside any pool), to look at the test server."""
 
     def __init__(self) -> None:
-        self.connection = admin_connection(settings.SERVER, autocommit=True)
+        super().__init__(lambda: admin_connection(settings.SERVER, autocommit=True))
 
-    def query(self, sql: str, params=None) -> list[tuple]:
-        cursor = self.connection.cursor()
-        cursor.execute(sql, params)
-        # The connector refuses fetchall() after a statement without rows (KILL).
-        rows = list(cursor.fetchall()) if cursor.description else []
-        cursor.close()
-        return rows
-
-    def connection_ids(self, user: str) -> set[int]:
-        """``user``'s connections to this run's test database. Other runs against
-        the same server use the same users, but databases of their own."""
-        rows = self.query(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s AND DB = %s",
-            (user, connections["default"].settings_dict["NAME"]),
-        )
-        return {row[0] for row in rows}
-
-    def wait_until_gone(self, ids: set[int], timeout: float = 10) -> None:
-        """Poll PROCESSLIST until none of ``ids`` is left (after a KILL)."""
-        wait_for(lambda: not ({row[0] for row in self.query(
-            "SELECT ID FROM information_schema.PROCESSLIST")} & ids), timeout,
-            f"connections {sorted(ids)} still on the server")
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.connection.close()
+    def connection_ids(self, user: str, database: str | None = None) -> set[int]:
+        """``user``'s connections to ``database``, by default this run's test
+        database: other runs against the same server use databases of their own."""
+        return super().connection_ids(
+            user, database or connections["default"].settings_dict["NAME"])
 
 
 @pytest.fixture
@@ -89,6 +56,39 @@ def admin():
     admin = Admin()
     yield admin
     admin.close()
+
+
+@pytest.fixture(scope="session")
+def tls_server() -> Iterator[ThrowawayServer]:
+    """A private server with TLS and a CA of its own (``ca.pem`` and
+    ``ca-key.pem`` in its ``directory``), for the whole session."""
+    if server_binary() is None or shutil.which("openssl") is None:
+        pytest.skip("needs a mariadbd binary and openssl to start a server with TLS")
+    server = ThrowawayServer(tls=True)
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def plain_server() -> ServerAddress:
+    """The test server, which must not offer TLS (tests that need one without
+    are skipped when it does)."""
+    ((have_ssl,),) = admin_queries(settings.SERVER, per_query=True).query("SELECT @@have_ssl")
+    if have_ssl == "YES":
+        pytest.skip("the test server offers TLS; these tests need one that does not")
+    return settings.SERVER
+
+
+@pytest.fixture
+def database_access(django_db_blocker):
+    """Database access for the whole test, without pytest-django's django_db
+    mark: that mark knows only the aliases that exist when the test starts, not
+    the aliases made for one test (tests/aliases.py) nor wrappers reaching
+    servers of their own. A module asks for it with
+    ``pytestmark = pytest.mark.usefixtures("database_access")``."""
+    with django_db_blocker.unblock():
+        yield
 
 
 @pytest.fixture

@@ -15,10 +15,12 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from tests.support.net import free_port
+from tests.support.waiting import wait_for
 
 URL_VARIABLE = "MYSQLPOOL_TEST_URL"
 
@@ -56,12 +58,6 @@ class ServerAddress:
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def server_binary() -> str | None:
     for name in ("mariadbd", "mysqld"):
         for directory in (None, "/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin"):
@@ -85,7 +81,7 @@ class ThrowawayServer:
         self.directory = Path(tempfile.mkdtemp(prefix="mysqlpool-server-"))
         self.datadir = self.directory / "data"
         self.socket = self.directory / "mysqld.sock"
-        self.port = _free_port()
+        self.port = free_port()
         self.tls = tls
         self.extra_args = extra_args
         if secure_file_priv:
@@ -171,18 +167,22 @@ class ThrowawayServer:
             args += [f"--ssl-ca={d / 'ca.pem'}", f"--ssl-cert={d / 'server-cert.pem'}",
                      f"--ssl-key={d / 'server-key.pem'}"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+        process = self.process
+
+        def greets() -> bool:
+            if process.poll() is not None:
                 raise RuntimeError(f"mariadbd exited at start:\n{self.error_log()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    if sock.recv(4):  # the server's greeting: it accepts connections
-                        return
+                    return bool(sock.recv(4))  # the server's greeting: it accepts connections
             except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"mariadbd did not start within {timeout} s:\n{self.error_log()}")
+                return False
+
+        try:
+            wait_for(greets, timeout, "mariadbd did not greet", interval=0.05)
+        except AssertionError:
+            raise RuntimeError(
+                f"mariadbd did not start within {timeout} s:\n{self.error_log()}") from None
 
     def stop(self, timeout: float = 30) -> None:
         process, self.process = self.process, None
@@ -194,11 +194,6 @@ class ThrowawayServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-    def restart(self, down_for: float = 0) -> None:
-        self.stop()
-        time.sleep(down_for)
-        self.start()
 
     def error_log(self) -> str:
         try:

@@ -18,7 +18,8 @@ from django.db import connections
 import mysqlpool
 from tests.aliases import temporary_alias
 from tests.conftest import connection_id
-from tests.users import LIMITED, admin_connection
+from tests.support.admin import admin_queries
+from tests.users import LIMITED
 
 #: Seconds another connection waits for the dropped connection's row lock.
 LOCK_WAIT = 3
@@ -26,12 +27,7 @@ LOCK_WAIT = 3
 LOCK_WAIT_TIMEOUT = 1205
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """Aliases made for one test (pytest-django's django_db mark knows only the
-    aliases that exist when the test starts)."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 class Probe:
@@ -41,27 +37,19 @@ class Probe:
         database = connections["default"].settings_dict["NAME"]
         self.table = f"`{database}`.abandoned_{uuid.uuid4().hex[:12]}"
         self.server = server
-        self.admin = admin_connection(server, autocommit=True)
-        self.run(f"CREATE TABLE {self.table} (id INT PRIMARY KEY) ENGINE=InnoDB")
-        self.run(f"INSERT INTO {self.table} (id) VALUES (1)")
-
-    def run(self, sql: str, connection=None) -> list[tuple]:
-        cursor = (connection or self.admin).cursor()
-        try:
-            cursor.execute(sql)
-            return list(cursor.fetchall()) if cursor.description else []
-        finally:
-            cursor.close()
+        self.admin = admin_queries(server)
+        self.admin.query(f"CREATE TABLE {self.table} (id INT PRIMARY KEY) ENGINE=InnoDB")
+        self.admin.query(f"INSERT INTO {self.table} (id) VALUES (1)")
 
     def nothing_left_behind(self) -> list[tuple]:
         """Lock row 1 from another connection (waiting at most LOCK_WAIT
         seconds), then read the committed rows; raises when the lock is held."""
-        checker = admin_connection(self.server, autocommit=True)
+        checker = admin_queries(self.server)
         try:
-            self.run(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT}", checker)
-            self.run("START TRANSACTION", checker)
+            checker.query(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT}")
+            checker.query("START TRANSACTION")
             try:
-                self.run(f"SELECT id FROM {self.table} WHERE id = 1 FOR UPDATE", checker)
+                checker.query(f"SELECT id FROM {self.table} WHERE id = 1 FOR UPDATE")
             except Exception as exc:
                 if exc.args[:1] != (LOCK_WAIT_TIMEOUT,):
                     raise
@@ -69,14 +57,14 @@ class Probe:
                                      "connection's transaction is still open") from exc
             # The transaction's first consistent read, after the lock: a
             # committed row 2 would show.
-            rows = self.run(f"SELECT id FROM {self.table} ORDER BY id", checker)
-            self.run("ROLLBACK", checker)
+            rows = checker.query(f"SELECT id FROM {self.table} ORDER BY id")
+            checker.query("ROLLBACK")
             return rows
         finally:
             checker.close()
 
     def drop(self) -> None:
-        self.run(f"DROP TABLE IF EXISTS {self.table}")
+        self.admin.query(f"DROP TABLE IF EXISTS {self.table}")
         self.admin.close()
 
 

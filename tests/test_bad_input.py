@@ -4,7 +4,6 @@ shows a password."""
 
 from __future__ import annotations
 
-import socket
 import sys
 import time
 import traceback
@@ -14,6 +13,7 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.db import connections
 from django.db.utils import OperationalError
 from sqlalchemy import pool as sa_pool
 
@@ -22,6 +22,7 @@ from mysqlpool import pool as pools
 from mysqlpool.checks import check_pool_settings
 from tests.aliases import temporary_alias
 from tests.support.holding import hold_concurrently
+from tests.support.net import closed_port
 from tests.users import OTHER
 
 #: Used as the alias's password wherever the password itself is not the problem.
@@ -30,10 +31,7 @@ WRONG = "Wrong-Secret-b7e2"
 CONNECT_TIMEOUT = 5
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def entry(**overrides) -> dict:
@@ -105,23 +103,56 @@ def assert_no_slot_leaked(alias: str) -> None:
 # ----- settings ------------------------------------------------------------------
 
 
-def test_unknown_pool_class(settings):
-    settings.MYSQLPOOL_BACKEND = "FancyPool"
-    messages = check_messages()
-    assert len(messages) == 1
-    assert_clear(messages[0], "mysqlpool.E002", "MYSQLPOOL_BACKEND = 'FancyPool'",
-                 "is not a SQLAlchemy pool class", "Use one of", "QueuePool")
-    error, _ = first_connection()
-    assert_clear(str(error), "MYSQLPOOL_BACKEND = 'FancyPool'", "QueuePool")
+def assert_reported(check_message: str, code: str = "mysqlpool.E002", **overrides) -> None:
+    """The system check's message has ``code``; the first connection of an
+    alias (with ``overrides``) fails with the same message."""
+    assert check_message.startswith(f"{code} "), check_message
+    error, _ = first_connection(**overrides)
+    assert str(error) == check_message[len(code) + 1:]
 
 
-def test_asyncio_pool_class(settings):
-    settings.MYSQLPOOL_BACKEND = "AsyncAdaptedQueuePool"
+#: What every message about a bad MYSQLPOOL_BACKEND offers instead.
+POOL_CLASSES = "Use one of AssertionPool, NullPool, QueuePool"
+
+#: A bad global setting, and what the message about it says.
+BAD_GLOBAL_SETTINGS = [
+    ("MYSQLPOOL_BACKEND", "FancyPool",
+     ["MYSQLPOOL_BACKEND = 'FancyPool' is not a SQLAlchemy pool class", POOL_CLASSES]),
+    ("MYSQLPOOL_BACKEND", "AsyncAdaptedQueuePool",
+     ["MYSQLPOOL_BACKEND = 'AsyncAdaptedQueuePool' is an asyncio pool", POOL_CLASSES]),
+    ("MYSQLPOOL_BACKEND", "myproject.pools.MyPool",
+     ["MYSQLPOOL_BACKEND = 'myproject.pools.MyPool' cannot be imported",
+      "No module named 'myproject'", "dotted path", POOL_CLASSES]),
+    ("MYSQLPOOL_ARGUMENTS", {"use_threadlocal": True},
+     ["MYSQLPOOL_ARGUMENTS['use_threadlocal'] is not a pool argument",
+      "removed in SQLAlchemy 1.4", "remove it"]),
+    ("MYSQLPOOL_ARGUMENTS", {"pool_recycle": 3600},
+     ["MYSQLPOOL_ARGUMENTS['pool_recycle'] is not a pool argument", "use 'recycle'"]),
+    ("MYSQLPOOL_ARGUMENTS", [("pool_size", 5)],
+     ["MYSQLPOOL_ARGUMENTS = [('pool_size', 5)]: must be a dict",
+      "{'pool_size': 10, 'max_overflow': 0}"]),
+    ("MYSQLPOOL_ARGUMENTS", {"pool_size": -1},
+     ["MYSQLPOOL_ARGUMENTS['pool_size'] = -1: pool_size must be a whole number >= 0"]),
+    ("MYSQLPOOL_ARGUMENTS", {"pool_size": "5"},
+     ["MYSQLPOOL_ARGUMENTS['pool_size'] = '5': pool_size must be a whole number"]),
+    ("MYSQLPOOL_ARGUMENTS", {"pool_size": 2.5},
+     ["MYSQLPOOL_ARGUMENTS['pool_size'] = 2.5: pool_size must be a whole number"]),
+    ("MYSQLPOOL_ARGUMENTS", {"pool_size": None},
+     ["MYSQLPOOL_ARGUMENTS['pool_size'] = None: pool_size must be a whole number"]),
+    ("MYSQLPOOL_ARGUMENTS", {"pool_size": True},
+     ["MYSQLPOOL_ARGUMENTS['pool_size'] = True: pool_size must be a whole number"]),
+    ("MYSQLPOOL_ARGUMENTS", {"timeout": "soon"},
+     ["MYSQLPOOL_ARGUMENTS['timeout'] = 'soon': timeout must be a finite number of seconds"]),
+]
+
+
+@pytest.mark.parametrize("setting, value, needles", BAD_GLOBAL_SETTINGS,
+                         ids=[f"{setting}={value!r}" for setting, value, _ in BAD_GLOBAL_SETTINGS])
+def test_bad_global_settings(settings, setting, value, needles):
+    setattr(settings, setting, value)
     (message,) = check_messages()
-    assert_clear(message, "MYSQLPOOL_BACKEND = 'AsyncAdaptedQueuePool'", "asyncio pool",
-                 "QueuePool")
-    error, _ = first_connection()
-    assert_clear(str(error), "asyncio pool")
+    assert_clear(message, "mysqlpool.E002", *needles)
+    assert_reported(message)
 
 
 class MySingletonPool(sa_pool.SingletonThreadPool):
@@ -145,13 +176,6 @@ def test_pool_classes_that_would_share_or_close_a_threads_connection(settings, b
     assert_clear(str(error), f"MYSQLPOOL_BACKEND = {backend!r}", reason)
 
 
-def test_pool_class_path_that_does_not_import(settings):
-    settings.MYSQLPOOL_BACKEND = "myproject.pools.MyPool"
-    (message,) = check_messages()
-    assert_clear(message, "MYSQLPOOL_BACKEND = 'myproject.pools.MyPool' cannot be imported",
-                 "No module named 'myproject'", "dotted path")
-
-
 def test_unknown_driver(settings):
     settings.MYSQLPOOL_DRIVER = "mariadb"
     messages = check_messages()
@@ -159,8 +183,7 @@ def test_unknown_driver(settings):
     (message,) = [m for m in messages if m.startswith("mysqlpool.E001")]
     assert_clear(message, "MYSQLPOOL_DRIVER = 'mariadb' is not a driver mysqlpool knows",
                  "'mysqlclient', 'pymysql', 'mysql-connector'", "leave it unset")
-    error, _ = first_connection()
-    assert_clear(str(error), "MYSQLPOOL_DRIVER = 'mariadb'")
+    assert_reported(message, "mysqlpool.E001")
 
 
 @pytest.mark.parametrize("name", list(drivers.DRIVERS))
@@ -173,23 +196,7 @@ def test_driver_not_installed(settings, monkeypatch, name):
     (message,) = [m for m in check_messages() if m.startswith("mysqlpool.E001")]
     assert_clear(message, f"MYSQLPOOL_DRIVER = {name!r}", f"{cls.distribution} is not installed",
                  f"pip install 'mysqlpool[{cls.extra}]'", "or choose an installed driver")
-    error, _ = first_connection()
-    assert_clear(str(error), f"pip install 'mysqlpool[{cls.extra}]'")
-
-
-def test_removed_argument_use_threadlocal(settings):
-    settings.MYSQLPOOL_ARGUMENTS = {"use_threadlocal": True}
-    (message,) = check_messages()
-    assert_clear(message, "MYSQLPOOL_ARGUMENTS['use_threadlocal'] is not a pool argument",
-                 "removed in SQLAlchemy 1.4", "remove it")
-    error, _ = first_connection()
-    assert_clear(str(error), "use_threadlocal")
-
-
-def test_create_engine_spelling(settings):
-    settings.MYSQLPOOL_ARGUMENTS = {"pool_recycle": 3600}
-    (message,) = check_messages()
-    assert_clear(message, "MYSQLPOOL_ARGUMENTS['pool_recycle']", "use 'recycle'")
+    assert_reported(message, "mysqlpool.E001")
 
 
 @pytest.mark.parametrize("pool, needle", [
@@ -214,20 +221,13 @@ def test_bad_sizes_and_times(pool, needle):
     assert_clear(str(error), needle)
 
 
-def test_arguments_not_a_dict(settings):
-    settings.MYSQLPOOL_ARGUMENTS = [("pool_size", 5)]
-    (message,) = check_messages()
-    assert_clear(message, "MYSQLPOOL_ARGUMENTS = [('pool_size', 5)]: must be a dict",
-                 "{'pool_size': 10, 'max_overflow': 0}")
-    error, _ = first_connection()
-    assert_clear(str(error), "MYSQLPOOL_ARGUMENTS", "must be a dict")
-
-
-def test_pool_option_of_the_wrong_type():
-    with temporary_alias("bad", **entry(OPTIONS={"pool": "yes"})):
+@pytest.mark.parametrize("pool", ["yes", 5])
+def test_pool_option_of_the_wrong_type(pool):
+    with temporary_alias("bad", **entry(OPTIONS={"pool": pool})):
         (message,) = check_messages("bad")
-    assert_clear(message, "DATABASES['bad']['OPTIONS']['pool'] = 'yes'", "must be True",
+    assert_clear(message, f"DATABASES['bad']['OPTIONS']['pool'] = {pool!r}", "must be True",
                  "False (no pooling for this alias)", "{'pool_size': 10}")
+    assert_reported(message, OPTIONS={"pool": pool})
 
 
 def test_unknown_key_in_pool_options():
@@ -237,8 +237,7 @@ def test_unknown_key_in_pool_options():
                  "QueuePool has no argument 'size'", "Valid arguments:", "pool_size",
                  "leak_warning_after")
     assert "reset_on_return" not in message.split("Valid arguments:")[1]
-    error, _ = first_connection(OPTIONS={"pool": {"size": 5}})
-    assert_clear(str(error), "has no argument 'size'")
+    assert_reported(message, OPTIONS={"pool": {"size": 5}})
 
 
 @pytest.mark.parametrize("pool, needle", [
@@ -272,11 +271,17 @@ def test_bad_lifecycle_arguments(pool, needle):
     assert_clear(str(error), needle)
 
 
-def test_min_size_needs_a_pool_that_keeps_connections(settings):
+@pytest.mark.parametrize("pool, needles", [
+    ({"min_size": 1}, ["['min_size'] = 1: NullPool keeps no idle connections"]),
+    ({"pool_size": 3}, ["['pool_size'] = 3: NullPool has no argument 'pool_size'",
+                        "Valid arguments:", "recycle"]),
+], ids=["min_size", "pool_size"])
+def test_arguments_the_pool_class_does_not_take(settings, pool, needles):
     settings.MYSQLPOOL_BACKEND = "NullPool"
-    with temporary_alias("bad", **entry(OPTIONS={"pool": {"min_size": 1}})):
+    with temporary_alias("bad", **entry(OPTIONS={"pool": pool})):
         (message,) = check_messages("bad")
-    assert_clear(message, "['min_size'] = 1: NullPool keeps no idle connections")
+    assert_clear(message, "DATABASES['bad']['OPTIONS']['pool']", *needles)
+    assert_reported(message, OPTIONS={"pool": pool})
 
 
 def test_an_alias_may_use_the_other_family_than_the_global_arguments(settings):
@@ -302,8 +307,17 @@ def test_persistent_connections(max_age):
         (message,) = check_messages("bad")
     assert_clear(message, f"DATABASES['bad']['CONN_MAX_AGE'] = {max_age!r}",
                  "Set CONN_MAX_AGE to 0", "['OPTIONS']['pool'] = False")
-    error, _ = first_connection(CONN_MAX_AGE=max_age)
-    assert_clear(str(error), "CONN_MAX_AGE")
+    assert_reported(message, CONN_MAX_AGE=max_age)
+
+
+def test_pool_false_means_unpooled_and_accepts_persistent_connections():
+    with temporary_alias("unpooled", **entry(CONN_MAX_AGE=60,
+                                             OPTIONS={"pool": False})) as connection:
+        assert check_messages("unpooled") == []
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone()[0] == 1
+        assert connection._checkout is None
 
 
 def test_a_password_in_the_wrong_place_is_named_not_shown(settings):
@@ -329,11 +343,31 @@ def test_every_problem_is_reported_at_once(settings):
     assert_clear(str(error), "use_threadlocal", "pool_size", "CONN_MAX_AGE", "'sise'")
 
 
-def test_manage_py_check_fails_with_the_message(settings):
+def test_manage_py_check_fails_with_every_message(settings):
     settings.MYSQLPOOL_ARGUMENTS = {"use_threadlocal": True}
     with pytest.raises(SystemCheckError) as raised:
         call_command("check")
     assert_clear(str(raised.value), "mysqlpool.E002", "use_threadlocal", "remove it")
+    with temporary_alias("bad", **entry(CONN_MAX_AGE=5, OPTIONS={"pool": {"pool_size": -2}})):
+        with pytest.raises(SystemCheckError) as raised:
+            # Only mysqlpool's checks: Django 6.1's model checks would connect.
+            call_command("check", tags=["mysqlpool"])
+    assert_clear(str(raised.value), "use_threadlocal", "DATABASES['bad']['CONN_MAX_AGE'] = 5",
+                 "DATABASES['bad']['OPTIONS']['pool']['pool_size'] = -2")
+
+
+def test_check_database_reports_pool_settings_through_the_backend():
+    # `manage.py check --database` asks the backend's validation, which works
+    # whether or not "mysqlpool" is in INSTALLED_APPS.
+    connection = connections["default"]
+    saved = connection.settings_dict["OPTIONS"]
+    connection.settings_dict["OPTIONS"] = {**saved, "pool": {"max_overflow": "x"}}
+    try:
+        with pytest.raises(SystemCheckError) as raised:
+            call_command("check", databases=["default"], tags=["database"])
+    finally:
+        connection.settings_dict["OPTIONS"] = saved
+    assert_clear(str(raised.value), "mysqlpool.E002", "['pool']['max_overflow'] = 'x'")
 
 
 def test_good_settings_pass_the_check():
@@ -374,15 +408,8 @@ def test_unknown_database():
     assert_clear(str(error), "Unknown database 'mysqlpool_no_such_db'")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_server_down_at_startup():
-    port = free_port()  # nothing listens there
-    error, elapsed = first_connection(error=OperationalError, PORT=str(port))
+    error, elapsed = first_connection(error=OperationalError, PORT=str(closed_port()))
     assert type(error) is OperationalError
     assert_clear(str(error), "Can't connect", "127.0.0.1")
     assert elapsed < CONNECT_TIMEOUT

@@ -30,10 +30,7 @@ BOUND = 4
 GIVE_UP = 15
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def pooled_entry(host: str, port: int, **options: Any) -> dict:

@@ -16,12 +16,7 @@ from django.db import connections
 from mysqlpool.drivers import get_driver
 from tests.aliases import temporary_alias
 
-
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """Aliases of their own, outside the test database's transactions."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 DRIVER = get_driver(settings.MYSQLPOOL_DRIVER)

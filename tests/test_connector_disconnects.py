@@ -20,18 +20,13 @@ from tests.aliases import temporary_alias
 from tests.conftest import connection_id, wait_for
 from tests.users import LIMITED
 
-pytestmark = pytest.mark.skipif(
-    get_driver(settings.MYSQLPOOL_DRIVER).name != "mysql-connector",
-    reason="'MySQL Connection not available' is mysql-connector's own error",
-)
-
-
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """Aliases made for one test (pytest-django's django_db mark knows only the
-    aliases that exist when the test starts)."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = [
+    pytest.mark.skipif(
+        get_driver(settings.MYSQLPOOL_DRIVER).name != "mysql-connector",
+        reason="'MySQL Connection not available' is mysql-connector's own error",
+    ),
+    pytest.mark.usefixtures("database_access"),
+]
 
 
 def test_connection_not_available_is_a_disconnect_and_the_connection_is_replaced(

@@ -5,7 +5,6 @@ the process is gone, and the server sees the connection closed, not dropped."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
 import subprocess
@@ -16,11 +15,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from tests.conftest import wait_for
+from tests.conftest import Admin, wait_for
 from tests.server import ThrowawayServer, server_binary
-from tests.users import admin_connection
+from tests.support.admin import admin_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,29 +65,11 @@ def test_a_normal_exit_is_quiet():
     assert done.stderr == "", done.stderr
 
 
-class Admin:
-    """The admin's own connection to the database the child process uses
-    (``DATABASES["default"]["NAME"]`` outside the test runner: the URL's)."""
-
-    def __init__(self) -> None:
-        self.connection = admin_connection(settings.SERVER, autocommit=True)
-
-    def query(self, sql: str, params=None) -> list[tuple]:
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(sql, params)
-            return list(cursor.fetchall()) if cursor.description else []
-        finally:
-            cursor.close()
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.connection.close()
-
-
 @pytest.fixture
 def probe_table():
-    """A table of this test's own in the child's database, with row 1 to lock."""
+    """A table of this test's own in the child's database, with row 1 to lock.
+    The admin's connection is to the URL's database, which the child uses
+    (``DATABASES["default"]["NAME"]`` outside the test runner)."""
     table = f"exit_probe_{uuid.uuid4().hex[:12]}"
     admin = Admin()
     admin.query(f"CREATE TABLE {table} (id INT PRIMARY KEY, note VARCHAR(20)) ENGINE=InnoDB")
@@ -190,23 +170,14 @@ def private_server():
         pytest.skip("needs a mariadbd binary to start a server of its own")
     server = ThrowawayServer()
     server.start()
-    connection = admin_connection(server.address, use_database=False, autocommit=True)
-    try:
-        connection.cursor().execute(f"CREATE DATABASE {server.address.database}")
-    finally:
-        connection.close()
+    admin_queries(server.address, per_query=True, use_database=False).query(
+        f"CREATE DATABASE {server.address.database}")
     yield server
     server.destroy()
 
 
 def server_status(server: ThrowawayServer, sql: str) -> list[tuple]:
-    connection = admin_connection(server.address, autocommit=True)
-    try:
-        cursor = connection.cursor()
-        cursor.execute(sql)
-        return list(cursor.fetchall())
-    finally:
-        connection.close()
+    return admin_queries(server.address, per_query=True).query(sql)
 
 
 def aborted_clients(server: ThrowawayServer) -> int:

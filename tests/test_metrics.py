@@ -14,12 +14,7 @@ from tests.support.holding import held
 from tests.support.threads import run_threads
 from tests.users import OTHER
 
-
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """These tests use aliases of their own (tests/aliases.py) on the test server."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def entry(**pool) -> dict:

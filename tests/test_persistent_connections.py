@@ -14,6 +14,7 @@ from django.db import connections
 
 import mysqlpool
 from tests.conftest import connection_id
+from tests.support.requests import request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,13 +39,9 @@ def test_conn_max_age_none_set_on_a_live_connection_keeps_its_checkout():
     connection_id()
     connection.close()
     with patched_settings(connection, CONN_MAX_AGE=None):
-        request_started.send(sender=None)
-        first = connection_id()
-        request_finished.send(sender=None)
+        first = request(connection_id)
         assert connection.connection is not None and checked_out() == 1
-        request_started.send(sender=None)
-        assert connection_id() == first
-        request_finished.send(sender=None)
+        assert request(connection_id) == first
         connection.close()
         assert checked_out() == 0
 
@@ -54,9 +51,7 @@ def test_a_connection_that_fails_the_health_check_is_not_put_back(admin):
     connection_id()
     connection.close()
     with patched_settings(connection, CONN_MAX_AGE=None, CONN_HEALTH_CHECKS=True):
-        request_started.send(sender=None)
-        first = connection_id()
-        request_finished.send(sender=None)
+        first = request(connection_id)
         admin.query(f"KILL {int(first)}")
         before = mysqlpool.stats()["default"]
         request_started.send(sender=None)  # the next request's health check comes first

@@ -14,16 +14,11 @@ from mysqlpool import pool as pools
 from tests.aliases import temporary_alias
 from tests.conftest import connection_id, wait_for
 from tests.support.holding import held
+from tests.support.requests import request
 from tests.support.threads import run_in_thread
 from tests.users import LIMITED
 
-
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """Aliases made for one test (pytest-django's django_db mark knows only the
-    aliases that exist when the test starts)."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 #: QueuePool's default limit: pool_size 5 + max_overflow 10.
@@ -50,12 +45,9 @@ def entry(pool) -> dict:
             "USER": LIMITED.user, "PASSWORD": LIMITED.password, "OPTIONS": {"pool": pool}}
 
 
-def request(alias: str):
-    """One request: a query, then the connection goes back (request_finished)."""
-    try:
-        return connection_id(alias)
-    finally:
-        connections[alias].close()
+def connection_in_a_request(alias: str) -> int:
+    """CONNECTION_ID() of ``alias`` in a request of its own."""
+    return request(lambda: connection_id(alias))
 
 
 @pytest.mark.parametrize(("pool", "kept"), [
@@ -84,7 +76,7 @@ def test_null_pool_opens_a_connection_per_checkout(admin, fresh_pools, settings)
     return closes it."""
     settings.MYSQLPOOL_BACKEND = "NullPool"
     with temporary_alias("null", **entry(True)):
-        ids = [request("null") for _ in range(3)]
+        ids = [connection_in_a_request("null") for _ in range(3)]
         assert len(set(ids)) == 3
         stats = mysqlpool.stats()["null"]
         assert (stats["pool_class"], stats["connects"]) == ("NullPool", 3)
@@ -99,9 +91,9 @@ def test_assertion_pool_refuses_a_second_checkout_at_the_same_time(fresh_pools, 
     with temporary_alias("asserting", **entry(True)) as connection:
         first = connection_id("asserting")  # held by this thread
         with pytest.raises(AssertionError, match="already checked out"):
-            run_in_thread(request, "asserting")
+            run_in_thread(connection_in_a_request, "asserting")
         connection.close()
-        assert run_in_thread(request, "asserting") == first
+        assert run_in_thread(connection_in_a_request, "asserting") == first
         assert mysqlpool.stats()["asserting"]["checked_out"] == 0
 
 
@@ -114,7 +106,7 @@ def test_a_pool_class_given_by_dotted_path_serves_requests(admin, fresh_pools, s
     with temporary_alias("custom", **entry({"pool_size": 2, "max_overflow": 0})):
         with held("custom", 2) as ids:
             assert set(ids) == admin.connection_ids(LIMITED.user)
-        again = [request("custom") for _ in range(3)]
+        again = [connection_in_a_request("custom") for _ in range(3)]
         assert set(again) <= set(ids)  # the pool's two connections, reused
         assert type(pools.pool_for("custom").sa_pool) is CountingQueuePool
         # The two held, and the main thread's first: its next requests take

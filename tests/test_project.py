@@ -7,34 +7,28 @@ subprocesses, exactly as a user would, with the driver of this environment.
 import concurrent.futures
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from tests.users import admin_connection
+from tests.support.admin import admin_queries
+from tests.support.net import free_port
+from tests.support.waiting import wait_for
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def project(tmp_path):
     server = settings.SERVER
     database = f"mysqlpool_project_{os.getpid()}"
-    admin = admin_connection(server, autocommit=True)
-    admin.cursor().execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+    admin = admin_queries(server)
+    admin.query(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
     env = {**os.environ}
     if not os.environ.get("TOX_ENV_NAME"):
         # Outside tox, use this checkout; tox has installed the package itself.
@@ -74,7 +68,7 @@ def project(tmp_path):
         urlpatterns = [path("users/", users)]
     """))
     yield tmp_path, env, database
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS `{database}`")
+    admin.query(f"DROP DATABASE IF EXISTS `{database}`")
     admin.close()
 
 
@@ -105,18 +99,19 @@ def test_new_project_migrates_and_serves_with_bounded_connections(project):
         manage + ["runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
         cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    admin = admin_connection(settings.SERVER, autocommit=True)
+    admin = admin_queries(settings.SERVER)
     try:
         url = f"http://127.0.0.1:{port}/users/"
-        deadline = time.monotonic() + 60
-        while True:
+
+        def serving() -> bytes | None:
+            if server.poll() is not None:
+                raise AssertionError(f"runserver exited: {server.stderr.read()!r}")
             try:
-                assert urllib.request.urlopen(url, timeout=30).read() == b"0"
-                break
+                return urllib.request.urlopen(url, timeout=30).read()
             except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+                return None  # not listening yet
+
+        assert wait_for(serving, 60, f"runserver not answering at {url}", interval=0.2) == b"0"
 
         peak = 0
 
@@ -125,15 +120,15 @@ def test_new_project_migrates_and_serves_with_bounded_connections(project):
                 return response.status, response.read()
 
         with concurrent.futures.ThreadPoolExecutor(24) as executor:
-            futures = [executor.submit(fetch, i) for i in range(120)]
-            while not all(future.done() for future in futures):
-                cursor = admin.cursor()
-                cursor.execute(
+            pending = {executor.submit(fetch, i) for i in range(120)}
+            futures = list(pending)
+            while pending:
+                ((count,),) = admin.query(
                     "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s",
-                    (database,),
-                )
-                peak = max(peak, cursor.fetchone()[0])
-                time.sleep(0.01)
+                    (database,))
+                peak = max(peak, count)
+                # The next sample in 10 ms, or once every request has been answered.
+                pending = concurrent.futures.wait(pending, timeout=0.01).not_done
             results = [future.result() for future in futures]
         assert results == [(200, b"0")] * 120
         assert 1 <= peak <= 3, f"peak server connections {peak}, pool_size 3"

@@ -32,11 +32,7 @@ CHILD_TIMEOUT = 20
 ROUND_ENDS_AFTER = 0.1
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """These tests use aliases of their own (tests/aliases.py) on the test server."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 # ----- fork ---------------------------------------------------------------------
@@ -149,7 +145,6 @@ def test_a_child_forked_during_a_publish_can_close_its_pools(settings):
 #: over a second would have).
 SHORT_COMMAND = textwrap.dedent("""
     import sys
-    import time
 
     import django
     django.setup()
@@ -157,6 +152,8 @@ SHORT_COMMAND = textwrap.dedent("""
     from django.db import connections
     from prometheus_client import CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector
+
+    from tests.support.waiting import wait_for
 
     settings.MYSQLPOOL_PROMETHEUS = True
     with connections["default"].cursor() as cursor:
@@ -171,11 +168,7 @@ SHORT_COMMAND = textwrap.dedent("""
                    if sample.name == "mysqlpool_connections"
                    and sample.labels.get("alias") == "default")
 
-    deadline = time.monotonic() + 30
-    while reported() != 1:
-        if time.monotonic() > deadline:
-            sys.exit(f"no round published the idle connection: {reported()}")
-        time.sleep(0.02)
+    wait_for(lambda: reported() == 1, 30, "no round published the idle connection")
 """)
 
 

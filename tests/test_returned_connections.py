@@ -105,12 +105,7 @@ def test_a_new_cursor_after_close_works():
 
 def kill_and_wait(admin, connection_id_: int) -> None:
     admin.query(f"KILL {int(connection_id_)}")
-    for _ in range(500):
-        if not admin.query("SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s",
-                           (connection_id_,)):
-            return
-        threading.Event().wait(0.01)
-    raise AssertionError(f"connection {connection_id_} still on the server")
+    admin.wait_until_gone({connection_id_}, timeout=5)
 
 
 @pytest.mark.parametrize("operation", ["is_usable", "commit", "rollback", "set_autocommit"])

@@ -10,6 +10,7 @@ never skipped then.
 import pytest
 from django.db import connections, transaction
 
+import mysqlpool
 from tests.app.models import Item
 from tests.conftest import connection_id
 
@@ -38,16 +39,26 @@ def test_a_transaction_left_open_is_rolled_back_on_return(begin):
         begin(connection, cursor)
         cursor.execute("SELECT quantity FROM app_item WHERE id = %s FOR UPDATE", [item.pk])
         cursor.execute("UPDATE app_item SET quantity = 99 WHERE id = %s", [item.pk])
+        cursor.execute("INSERT INTO app_item (name, quantity, created) "
+                       "VALUES ('uncommitted', 1, NOW())")
+        cursor.execute("SELECT CONNECTION_ID()")
+        (returned_id,) = cursor.fetchone()
     connection.close()  # back to the pool, transaction still open on the server
+    assert mysqlpool.stats()["default"]["checked_out"] == 0
 
-    # Another connection gets the row lock at once and sees no uncommitted data.
+    # Another connection (another user's) gets the row lock at once and sees
+    # no uncommitted data.
     with transaction.atomic(using="other"):
         row = Item.objects.using("other").select_for_update(nowait=True).get(pk=item.pk)
     assert row.quantity == 1
+    assert not Item.objects.using("other").filter(name="uncommitted").exists()
     connections["other"].close()
 
-    # The returned connection itself holds no transaction either.
+    # The returned connection itself, rolled back in place (not replaced),
+    # holds no transaction either.
     with connection.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        assert cursor.fetchone()[0] == returned_id
         # (information_schema rather than MariaDB's @@in_transaction: MySQL has it too.)
         cursor.execute("SELECT COUNT(*) FROM information_schema.INNODB_TRX "
                        "WHERE trx_mysql_thread_id = CONNECTION_ID()")

@@ -14,14 +14,13 @@ import threading
 import time
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
 from django.db import connections
 
 import mysqlpool
 from tests.app.models import Item
 from tests.conftest import wait_for
 from tests.support.holding import held
+from tests.support.requests import request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,15 +101,6 @@ def session_isolation(connection) -> tuple[int, str]:
     connection.close()
     assert len(levels) == 1, levels  # both names, where the server has both, agree
     return connection_id, levels.pop()
-
-
-def request(view) -> None:
-    """What Django's handler does around a view."""
-    request_started.send(sender=WSGIHandler, environ={})
-    try:
-        view()
-    finally:
-        request_finished.send(sender=WSGIHandler)
 
 
 def wait_until_idle_for(seconds: float, since: float) -> None:

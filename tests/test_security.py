@@ -1,13 +1,11 @@
-"""Users never share connections; passwords never show (logs, errors, reprs, stats);
-TLS, when required, is really used."""
+"""Users never share connections; passwords never show (logs, errors, reprs, stats).
+That TLS, when required, is really used: test_tls.py."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
-import shutil
-import subprocess
 import threading
 import traceback
 from collections import defaultdict
@@ -24,7 +22,6 @@ from mysqlpool.config import pool_config
 from mysqlpool.pool import pool_key as _pool_key
 from tests.aliases import temporary_alias
 from tests.conftest import wait_for
-from tests.server import ThrowawayServer
 from tests.support.threads import run_in_thread, run_threads
 from tests.users import LIMITED, OTHER
 
@@ -33,10 +30,7 @@ WRONG = "Wrong-Secret-c41d"
 SECRETS = (OTHER.password, LIMITED.password, WRONG)
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def assert_no_secret(text: str, where: str = "") -> None:
@@ -233,53 +227,3 @@ def test_no_password_in_stats_or_the_stats_command():
         out = io.StringIO()
         call_command("mysqlpool_stats", json=True, stdout=out)
         assert json.loads(out.getvalue())["counted"]["connects"] >= 1
-
-
-# ----- TLS ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tls_server():
-    server = ThrowawayServer(tls=True)
-    server.start()
-    yield server
-    server.destroy()
-
-
-@pytest.mark.parametrize("options", [
-    {"ssl_mode": "REQUIRED"},
-    {"ssl_mode": "VERIFY_CA", "ssl": "CA"},
-], ids=["REQUIRED", "VERIFY_CA"])
-def test_required_tls_is_used_on_every_pooled_connection(tls_server, options):
-    if options.get("ssl") == "CA":
-        options = {**options, "ssl": {"ca": str(tls_server.directory / "ca.pem")}}
-    entry = {"HOST": "127.0.0.1", "PORT": str(tls_server.port), "USER": "root",
-             "PASSWORD": "", "NAME": "mysql"}
-    ciphers = []
-
-    def check() -> None:
-        for _ in range(3):
-            with connections["tls"].cursor() as cursor:
-                cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-                ciphers.append(cursor.fetchone()[1])
-            connections["tls"].close()
-
-    with temporary_alias("tls", **entry, OPTIONS={**options, "pool": {"pool_size": 2}}):
-        run_threads([check] * 4)
-    assert len(ciphers) == 12
-    assert all(ciphers), ciphers
-
-
-def test_verify_ca_rejects_a_certificate_from_another_ca(tls_server, tmp_path):
-    subprocess.run(
-        [shutil.which("openssl") or "openssl", "req", "-x509", "-newkey", "rsa:2048",
-         "-nodes", "-days", "1", "-subj", "/CN=another-ca", "-keyout", tmp_path / "key.pem",
-         "-out", tmp_path / "ca.pem"],
-        check=True, capture_output=True,
-    )
-    entry = {"HOST": "127.0.0.1", "PORT": str(tls_server.port), "USER": "root",
-             "PASSWORD": "", "NAME": "mysql"}
-    options = {"ssl_mode": "VERIFY_CA", "ssl": {"ca": str(tmp_path / "ca.pem")}}
-    with temporary_alias("tls", **entry, OPTIONS=options) as connection:
-        with pytest.raises(OperationalError):
-            connection.ensure_connection()

@@ -11,25 +11,14 @@ from __future__ import annotations
 import logging
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
 from django.db import connections, transaction
 from django.db.models import F
 
 import mysqlpool
 from tests.app.models import Flag, Item
+from tests.support.requests import request
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def request(view):
-    """What Django's handler does around a view: the connection goes back to
-    the pool at the end, and the next request takes the same one (LIFO)."""
-    request_started.send(sender=WSGIHandler, environ={})
-    try:
-        return view()
-    finally:
-        request_finished.send(sender=WSGIHandler)
 
 
 def query(sql: str, params=None) -> list[tuple]:

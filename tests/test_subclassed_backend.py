@@ -23,10 +23,7 @@ from tests.users import OTHER
 SUBCLASSED = "tests.backends.subclassed"
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def entry(**pool) -> dict:

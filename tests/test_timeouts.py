@@ -20,12 +20,7 @@ READ_TIMEOUT = 1
 SLOW_QUERY = "SELECT SLEEP(3)"  # answered after 3 s
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """Aliases made for one test (pytest-django's django_db mark knows only the
-    aliases that exist when the test starts)."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def answer(alias: str, sql: str):

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import shutil
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -26,52 +27,21 @@ from django.db import Error, OperationalError, connections
 import mysqlpool
 from mysqlpool.backends.mysqlpool.base import DatabaseWrapper
 from mysqlpool.drivers import get_driver
-from tests.server import ServerAddress, ThrowawayServer, server_binary
-from tests.users import admin_connection
+from tests.aliases import temporary_alias
+from tests.server import ServerAddress, ThrowawayServer
+from tests.support.admin import AdminQueries, admin_queries
+from tests.support.threads import run_threads
 
 CIPHER = "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
 
 
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """These wrappers reach servers of their own, not the test database."""
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
-def throwaway_tls_server() -> Iterator[ThrowawayServer]:
-    """A server with TLS and its own CA, for a module (see the fixture)."""
-    if server_binary() is None or shutil.which("openssl") is None:
-        pytest.skip("needs a mariadbd binary and openssl to start a server with TLS")
-    server = ThrowawayServer(tls=True)
-    server.start()
-    yield server
-    server.destroy()
-
-
-def server_without_tls() -> ServerAddress:
-    """The test server, which must not offer TLS."""
-    connection = admin_connection(settings.SERVER)
-    try:
-        cursor = get_driver(settings.MYSQLPOOL_DRIVER).cursor(connection)
-        cursor.execute("SELECT @@have_ssl")
-        have_ssl = cursor.fetchone()[0]
-        cursor.close()
-    finally:
-        connection.close()
-    if have_ssl == "YES":
-        pytest.skip("the test server offers TLS; these tests need one that does not")
-    return settings.SERVER
-
-
-@pytest.fixture(scope="module")
-def tls_server() -> Iterator[ThrowawayServer]:
-    yield from throwaway_tls_server()
-
-
-@pytest.fixture(scope="module")
-def plain_server() -> ServerAddress:
-    return server_without_tls()
+def server_admin(address: ServerAddress) -> AdminQueries:
+    """``address``'s admin user, on a connection of its own for each query
+    (without a database: a throwaway server has none yet)."""
+    return admin_queries(address, per_query=True, use_database=False)
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +66,7 @@ def certificate_for(server: ThrowawayServer, name: str):
     """The server presents a certificate for ``name`` (from its own CA) meanwhile."""
 
     def flush_ssl() -> None:
-        connection = admin_connection(server.address, use_database=False)
-        try:
-            cursor = driver().cursor(connection)
-            cursor.execute("FLUSH SSL")  # MariaDB reloads its certificate files
-            cursor.close()
-        finally:
-            connection.close()
+        server_admin(server.address).query("FLUSH SSL")  # MariaDB reloads its certificate files
 
     server.issue_server_certificate(name)
     flush_ssl()
@@ -186,9 +150,37 @@ def test_pymysql_preferred_tls_with_one_ssl_context_per_pool(tls_server, plain_s
     assert pooled_ciphers(plain_server, {}) == ["", ""]  # plain when it does not
 
 
-def test_required_uses_tls(tls_server):
-    ciphers = pooled_ciphers(tls_server.address, {"ssl_mode": "REQUIRED"})
-    assert all(ciphers), ciphers
+@pytest.mark.parametrize("options", [
+    {"ssl_mode": "REQUIRED"},
+    {"ssl_mode": "VERIFY_CA", "ssl": "CA"},
+], ids=["REQUIRED", "VERIFY_CA"])
+def test_required_tls_is_used_on_every_pooled_connection(tls_server, options):
+    """Four threads, three requests each, through an alias of DATABASES:
+    their first requests, held at once, make the pool open four connections
+    (two past pool_size). Every request runs over TLS."""
+    if options.get("ssl") == "CA":
+        options = {**options, "ssl": {"ca": str(tls_server.directory / "ca.pem")}}
+    entry = tls_server.address.django(NAME="mysql")
+    all_connected = threading.Barrier(4, timeout=30)
+    seen: list[tuple[int, str]] = []
+
+    def check() -> None:
+        for request in range(3):
+            with connections["tls"].cursor() as cursor:
+                cursor.execute("SELECT CONNECTION_ID()")
+                (connection_id,) = cursor.fetchone()
+                cursor.execute(CIPHER)
+                seen.append((connection_id, cursor.fetchone()[1]))
+            if request == 0:
+                all_connected.wait()
+            connections["tls"].close()
+
+    pool = {"pool_size": 2, "max_overflow": 2, "timeout": 30}
+    with temporary_alias("tls", **entry, OPTIONS={**options, "pool": pool}):
+        run_threads([check] * 4)
+    assert len(seen) == 12
+    assert len({connection_id for connection_id, _ in seen}) >= 4
+    assert all(cipher for _, cipher in seen), seen
 
 
 def test_required_against_a_server_without_tls_fails_clearly(plain_server):
@@ -207,16 +199,15 @@ def test_disabled_never_uses_tls(tls_server):
     assert pooled_ciphers(tls_server.address, {"ssl_mode": "DISABLED"}) == ["", ""]
 
 
-def test_verify_ca_accepts_the_servers_ca(tls_server):
-    options = {"ssl_mode": "VERIFY_CA", "ssl": {"ca": str(tls_server.directory / "ca.pem")}}
-    ciphers = pooled_ciphers(tls_server.address, options)
-    assert all(ciphers), ciphers
-
-
-def test_verify_ca_rejects_a_certificate_it_cannot_verify(tls_server):
-    # No CA given: the system's CAs do not know the test server's own CA.
-    with pytest.raises(Error) as failure:
-        pooled_ciphers(tls_server.address, {"ssl_mode": "VERIFY_CA"})
+@pytest.mark.parametrize("ca", ["system", "foreign"])
+def test_verify_ca_rejects_a_certificate_it_cannot_verify(tls_server, foreign_ca, ca):
+    # No CA given: the system's CAs do not know the test server's own CA. Or
+    # a CA given that did not sign the server's certificate.
+    options = {"ssl_mode": "VERIFY_CA"}
+    if ca == "foreign":
+        options["ssl"] = {"ca": foreign_ca}
+    with pytest.raises(OperationalError) as failure:
+        pooled_ciphers(tls_server.address, options)
     assert "certificate" in str(failure.value).lower(), str(failure.value)
 
 
@@ -310,13 +301,7 @@ def client_certificates(tls_server, tmp_path_factory) -> dict[str, dict[str, str
 
 
 def admin_query(server: ThrowawayServer, sql: str) -> None:
-    connection = admin_connection(server.address, use_database=False)
-    try:
-        cursor = driver().cursor(connection)
-        cursor.execute(sql)
-        cursor.close()
-    finally:
-        connection.close()
+    server_admin(server.address).query(sql)
 
 
 @contextlib.contextmanager

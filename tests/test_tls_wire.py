@@ -6,32 +6,15 @@ sends after the greeting.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.db import OperationalError
 
 from mysqlpool.drivers.base import TLS_UNAVAILABLE
-from tests.server import ServerAddress, ThrowawayServer
-from tests.test_tls import pooled_ciphers, server_without_tls, throwaway_tls_server
+from tests.server import ServerAddress
+from tests.test_tls import pooled_ciphers
 from tests.wire import RecordingRelay
 
-
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    """These wrappers reach servers of their own, not the test database."""
-    with django_db_blocker.unblock():
-        yield
-
-
-@pytest.fixture(scope="module")
-def tls_server() -> Iterator[ThrowawayServer]:
-    yield from throwaway_tls_server()
-
-
-@pytest.fixture(scope="module")
-def plain_server() -> ServerAddress:
-    return server_without_tls()
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 @pytest.mark.parametrize("options", [

@@ -9,21 +9,17 @@ import logging
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.core.signals import request_finished, request_started
 from django.db import connections, transaction
 
 import mysqlpool
 from tests.aliases import temporary_alias
 from tests.conftest import connection_id, wait_for
 from tests.support.holding import held
+from tests.support.requests import request
 from tests.support.threads import run_in_thread, run_threads
 from tests.users import OTHER
 
-
-@pytest.fixture(autouse=True)
-def database_access(django_db_blocker):
-    with django_db_blocker.unblock():
-        yield
+pytestmark = pytest.mark.usefixtures("database_access")
 
 
 def entry(**pool) -> dict:
@@ -112,17 +108,16 @@ def test_a_normal_request_cycle_logs_nothing_at_info(caplog):
     caplog.set_level(logging.INFO, logger="mysqlpool")
     caplog.set_level(logging.WARNING, logger="sqlalchemy")
 
+    def view(number: int) -> None:
+        with transaction.atomic(using="quiet"):
+            with connections["quiet"].cursor() as cursor:
+                cursor.execute("SELECT %s", [number])
+        with connections["quiet"].cursor() as cursor:
+            cursor.execute("SET @changed = 1")  # the pool resets this
+
     def requests() -> None:
         for number in range(10):
-            request_started.send(sender=None)
-            try:
-                with transaction.atomic(using="quiet"):
-                    with connections["quiet"].cursor() as cursor:
-                        cursor.execute("SELECT %s", [number])
-                with connections["quiet"].cursor() as cursor:
-                    cursor.execute("SET @changed = 1")  # the pool resets this
-            finally:
-                request_finished.send(sender=None)
+            request(lambda number=number: view(number))
 
     with temporary_alias("quiet", **entry(pool_size=2, max_overflow=0)):
         run_threads([requests] * 4)

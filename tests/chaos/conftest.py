@@ -12,17 +12,19 @@ import contextlib
 import dataclasses
 import os
 import signal
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.core.signals import request_finished, request_started
-from django.db import connections
 
 from tests.aliases import temporary_alias
+
+# connection_id, record, hold_concurrently, request: the fault tests import them from here.
+from tests.conftest import connection_id, record, wait_for  # noqa: F401
 from tests.server import ThrowawayServer
+from tests.support.admin import AdminQueries
+from tests.support.holding import hold_concurrently  # noqa: F401
+from tests.support.requests import request  # noqa: F401
 from tests.users import User, admin_connection
 
 DATABASE = "chaos"
@@ -32,13 +34,13 @@ SECOND = User("chaos_second", "chaos-Second-Secret-81d0")
 CONNECT_TIMEOUT = 5
 
 
-class ChaosServer:
+class ChaosServer(AdminQueries):
     """The throwaway server plus an admin connection that survives its restarts."""
 
     def __init__(self, server: ThrowawayServer) -> None:
+        super().__init__(lambda: admin_connection(
+            dataclasses.replace(server.address, database="mysql"), autocommit=True))
         self.server = server
-        self._admin: Any = None
-        self._lock = threading.Lock()
 
     @property
     def port(self) -> int:
@@ -47,7 +49,7 @@ class ChaosServer:
     # ----- the server process -------------------------------------------------
 
     def stop(self) -> None:
-        self._drop_admin()
+        self.close()
         self.server.stop()
 
     def start(self) -> None:
@@ -60,12 +62,12 @@ class ChaosServer:
         a client's packet can still answer it."""
         pid = self.server.process.pid
         os.kill(pid, signal.SIGSTOP)
-        deadline = time.monotonic() + timeout
-        while not _all_threads_stopped(pid):
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGCONT)
-                raise AssertionError(f"the server (pid {pid}) did not stop in {timeout} s")
-            time.sleep(0.001)
+        try:
+            wait_for(lambda: _all_threads_stopped(pid), timeout,
+                     f"the server (pid {pid}) did not stop", interval=0.001)
+        except AssertionError:
+            os.kill(pid, signal.SIGCONT)
+            raise
         return pid
 
     def thaw(self) -> None:
@@ -73,62 +75,26 @@ class ChaosServer:
 
     def ensure_running(self) -> None:
         if self.server.process is None or self.server.process.poll() is not None:
-            self._drop_admin()
+            self.close()
             self.server.start()
 
     # ----- looking at it as the admin ------------------------------------------
 
     def query(self, sql: str, params: Any = None) -> list[tuple]:
+        """As AdminQueries.query; when the kept connection fails, once more on
+        a new one (the server was restarted since, or killed the connection)."""
         with self._lock:
-            for attempt in (1, 2):
-                if self._admin is None:
-                    self._admin = admin_connection(
-                        dataclasses.replace(self.server.address, database="mysql"),
-                        autocommit=True,
-                    )
-                try:
-                    cursor = self._admin.cursor()
-                    cursor.execute(sql, params)
-                    rows = list(cursor.fetchall()) if cursor.description else []
-                    cursor.close()
-                    return rows
-                except Exception:
-                    self._drop_admin_locked()
-                    if attempt == 2:
-                        raise
-        raise AssertionError("unreachable")
-
-    def connection_ids(self, user: str) -> set[int]:
-        rows = self.query(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (user,)
-        )
-        return {row[0] for row in rows}
-
-    def kill(self, ids: set[int]) -> None:
-        for connection_id in ids:
-            with contextlib.suppress(Exception):  # it may have ended meanwhile
-                self.query(f"KILL {int(connection_id)}")
+            try:
+                return super().query(sql, params)
+            except Exception:  # noqa: BLE001 - tried once more
+                self.close()
+                return super().query(sql, params)
 
     def wait_until_gone(self, ids: set[int], timeout: float = 30) -> None:
-        """Poll PROCESSLIST until none of ``ids`` is left (the server closed them)."""
-        wait_for(lambda: not (self.connection_ids_any() & ids), timeout,
-                 f"connections {sorted(ids)} still on the server")
-
-    def connection_ids_any(self) -> set[int]:
-        return {row[0] for row in self.query("SELECT ID FROM information_schema.PROCESSLIST")}
+        super().wait_until_gone(ids, timeout)
 
     def set_global(self, name: str, value: int) -> None:
         self.query(f"SET GLOBAL {name} = {int(value)}")
-
-    def _drop_admin(self) -> None:
-        with self._lock:
-            self._drop_admin_locked()
-
-    def _drop_admin_locked(self) -> None:
-        admin, self._admin = self._admin, None
-        if admin is not None:
-            with contextlib.suppress(Exception):
-                admin.close()
 
 
 def _all_threads_stopped(pid: int) -> bool:
@@ -174,7 +140,7 @@ def chaos_server() -> Iterator[ChaosServer]:
     server = ChaosServer(throwaway)
     _prepare(server)
     yield server
-    server._drop_admin()
+    server.close()
     throwaway.destroy()
 
 
@@ -208,50 +174,3 @@ def pooled_alias(server: ChaosServer) -> Iterator[Callable[..., str]]:
 
         yield add
 
-
-def request(work: Callable[[], Any]) -> Any:
-    """One request as Django's handlers run it: ``request_started``, the work,
-    ``request_finished`` (which returns the connections to their pools)."""
-    request_started.send(sender=None)
-    try:
-        return work()
-    finally:
-        request_finished.send(sender=None)
-
-
-def connection_id(alias: str) -> int:
-    with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT CONNECTION_ID()")
-        return cursor.fetchone()[0]
-
-
-def hold_concurrently(alias: str, count: int, timeout: float = 60,
-                      measure: Callable[[str], Any] | None = None) -> list:
-    """Have ``count`` threads hold a connection of ``alias`` at the same time; return
-    what ``measure(alias)`` gives in each (default: their CONNECTION_ID()s, all
-    different if the pool can give ``count``)."""
-    measure = measure or connection_id
-    barrier = threading.Barrier(count, timeout=timeout)
-    ids: list = []
-    errors: list[BaseException] = []
-
-    def hold() -> None:
-        try:
-            ids.append(measure(alias))
-            barrier.wait()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-            barrier.abort()
-        finally:
-            connections[alias].close()
-
-    threads = [threading.Thread(target=hold) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout + 10)
-    assert errors == [], errors
-    return ids
-
-
-from tests.conftest import record, wait_for  # noqa: E402,F401  (the fault tests import them)

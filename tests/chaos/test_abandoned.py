@@ -1,5 +1,6 @@
-"""Work left behind: threads that end holding a transaction, connections returned
-mid-transaction, and connections held too long (leak warnings)."""
+"""Work left behind: threads that end holding a transaction, and connections
+held too long (leak warnings). A connection returned mid-transaction:
+tests/test_rollback_on_return.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.db import connections, transaction
 
 import mysqlpool
 from mysqlpool import pool as pools
+from mysqlpool.pool import maintenance
 from tests.app.models import Item
 from tests.chaos.conftest import SECOND, connection_id, record, request, wait_for
 
@@ -85,28 +87,6 @@ def test_a_thread_that_ends_inside_a_transaction_leaves_no_lock(
            "0 uncommitted rows")
 
 
-@pytest.mark.parametrize("how", ["raw START TRANSACTION", "autocommit off"])
-def test_a_connection_returned_mid_transaction_is_rolled_back(locked_row, how):
-    alias, row, checker = locked_row
-    connection = connections[alias]
-    if how == "autocommit off":
-        transaction.set_autocommit(False, using=alias)
-        Item.objects.using(alias).select_for_update().get(pk=row)
-        Item.objects.using(alias).filter(pk=row).update(quantity=99)
-        Item.objects.using(alias).create(name="uncommitted", quantity=1)
-    else:
-        lock_and_write(alias, row)
-    first = connection_id(alias)
-    connection.close()  # back to the pool mid-transaction
-    took = assert_nothing_left_behind(checker, row)
-    assert mysqlpool.stats()[alias]["checked_out"] == 0
-    if how == "raw START TRANSACTION":
-        # Rolled back in place: the same connection serves the next request.
-        assert request(lambda: connection_id(alias)) == first
-    record(f"returned mid-transaction ({how}): row lockable with NOWAIT after "
-           f"{took * 1000:.0f} ms, 0 uncommitted rows")
-
-
 def hold_connection_too_long(alias: str, until: threading.Event, timeout: float) -> None:
     """Check out a connection and keep it (the leak the warning should point at)."""
     try:
@@ -116,11 +96,21 @@ def hold_connection_too_long(alias: str, until: threading.Event, timeout: float)
         connections[alias].close()
 
 
-def test_a_connection_held_too_long_is_reported_with_its_stack(server, pooled_alias, caplog):
+def test_a_connection_held_too_long_is_reported_with_its_stack(server, pooled_alias, caplog,
+                                                               monkeypatch):
     alias = pooled_alias(pool={"pool_size": 1, "max_overflow": 0, "leak_warning_after": 0.5})
     caplog.set_level(logging.WARNING, logger="mysqlpool")
     release = threading.Event()
     thread = threading.Thread(target=hold_connection_too_long, args=(alias, release, 60))
+    rounds = []  # the housekeeping rounds that looked at this alias's pool
+    tend = maintenance.tend
+
+    def counted_tend(pool) -> None:
+        tend(pool)
+        if pool.alias == alias:
+            rounds.append(time.monotonic())
+
+    monkeypatch.setattr(maintenance, "tend", counted_tend)
 
     def leak_warnings() -> list[logging.LogRecord]:
         return [r for r in caplog.records if "checked out for" in r.getMessage()]
@@ -128,7 +118,9 @@ def test_a_connection_held_too_long_is_reported_with_its_stack(server, pooled_al
     thread.start()
     try:
         warnings = wait_for(leak_warnings, 30, "no leak warning")
-        time.sleep(1)  # the watch keeps running: it must not repeat itself
+        # The watch looks again, the connection still held: it must not repeat itself.
+        seen = len(rounds)
+        wait_for(lambda: len(rounds) >= seen + 3, 10, "no more housekeeping rounds")
     finally:
         release.set()
         thread.join(30)

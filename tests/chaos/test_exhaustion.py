@@ -121,7 +121,7 @@ def test_waiting_threads_are_served_in_turn(server, pooled_alias):
     workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
     for thread in workers:
         thread.start()
-    time.sleep(seconds)
+    time.sleep(seconds)  # deliberate: the load runs this long, then every thread is counted
     stop.set()
     for thread in workers:
         thread.join(60)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import threading
 from collections.abc import Iterator
 
@@ -26,6 +25,7 @@ from tests.chaos.conftest import (
     wait_for,
 )
 from tests.chaos.proxies import QueryRefusingRelay
+from tests.support.net import closed_port
 
 pytestmark = pytest.mark.chaos
 
@@ -252,12 +252,6 @@ class CountingProvider:
         with self._lock:
             self.calls += 1
         return self.password
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_a_password_is_asked_for_once_per_connection(server, pooled_alias):

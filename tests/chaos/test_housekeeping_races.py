@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 
@@ -19,6 +18,7 @@ import mysqlpool
 from mysqlpool import pool as pools
 from tests.aliases import temporary_alias
 from tests.chaos.conftest import APP, DATABASE, connection_id, record, request
+from tests.support.net import closed_port, silent_host
 
 pytestmark = pytest.mark.chaos
 
@@ -34,7 +34,7 @@ def slow_closes(alias: str, seconds: float) -> Iterator[None]:
     assert pool is not None
 
     def close(dbapi_connection, record) -> None:
-        time.sleep(seconds)
+        time.sleep(seconds)  # deliberate: the slow close this test is about
 
     event.listen(pool.sa_pool, "close", close)
     try:
@@ -65,7 +65,9 @@ def test_no_checkout_waits_while_an_idle_connection_is_closed(server, pooled_ali
     with slow_closes(alias, 0.3):
         for _ in range(12):
             outcomes.append(timed(lambda: connection_id(alias)))
-            time.sleep(0.15)  # idle past max_idle: housekeeping starts closing it
+            # Idle past max_idle (0.1 s): housekeeping is closing it, slowly,
+            # when the next checkout comes.
+            time.sleep(0.15)  # deliberate: idle past max_idle
     closes = mysqlpool.stats()[alias]["idle_closed"] - closed_before
     slowest = max(seconds for seconds, _ in outcomes)
     record(f"max_idle=0.1 s, one slot, 0.3 s closes ({DRIVER}): {closes} closed while "
@@ -74,24 +76,6 @@ def test_no_checkout_waits_while_an_idle_connection_is_closed(server, pooled_ali
     assert [exc for _, exc in outcomes if exc is not None] == []
     # At most the close itself: the slot is not free until it is done.
     assert slowest < 1.5
-
-
-@contextlib.contextmanager
-def silent_host() -> Iterator[int]:
-    """A port whose kernel accepts TCP connections and then nothing ever
-    answers: a frozen server, a black-holed proxy. Yields the port."""
-    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        listener.close()
-
-
-def closed_port() -> int:
-    """A port nothing listens on: every connect is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_min_size_refills_do_not_turn_an_outage_into_pool_timeouts(server):

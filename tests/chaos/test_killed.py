@@ -104,7 +104,8 @@ def test_connections_idle_past_wait_timeout_are_replaced(server, pooled_alias, p
     before = mysqlpool.stats()[alias]["invalidations"]
     idle_since = time.monotonic()
     server.wait_until_gone(pooled, timeout=30)  # the server closed them
-    time.sleep(max(0.0, 3 - (time.monotonic() - idle_since)))
+    # Idle 3 s in all, a margin past wait_timeout, before the next requests.
+    time.sleep(max(0.0, 3 - (time.monotonic() - idle_since)))  # deliberate: 3 s idle
 
     errors, ids = run_requests(alias, threads=8, per_thread=4)
 

@@ -185,7 +185,7 @@ def test_rotating_passwords_cost_no_error_and_no_new_pool(server, pooled_alias):
                     requests += 1
             except Exception as exc:  # noqa: BLE001 - counted
                 errors.append(exc)
-            time.sleep(0.01)
+            time.sleep(0.01)  # deliberate: a steady load, not a spin
 
     def connects() -> int:
         return mysqlpool.stats()[alias]["connects"]

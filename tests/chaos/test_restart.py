@@ -56,7 +56,7 @@ def test_restart_under_load(server, pooled_alias):
             with lock:
                 results.append((started_in, phase[0], time.monotonic() - start, error))
             if error is not None:
-                time.sleep(0.01)  # don't spin on a dead server
+                time.sleep(0.01)  # deliberate: a worker does not spin on a dead server
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
     for thread in threads:
@@ -66,13 +66,13 @@ def test_restart_under_load(server, pooled_alias):
         phase[0] = "down"
         server.stop()
         down_since = time.monotonic()
-        time.sleep(2)
+        time.sleep(2)  # deliberate: the outage, with the load running through it
         server.start()
         downtime = time.monotonic() - down_since
         phase[0] = "back"
         back_at = len(results)
         wait_for(lambda: len(results) >= back_at + 20 * THREADS, 60, "no load after the restart")
-        time.sleep(1)  # keep going a little longer: late failures would show here
+        time.sleep(1)  # deliberate: a second more of load, in which late failures would show
     finally:
         stop.set()
         for thread in threads:

@@ -15,13 +15,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import wait_for
-from tests.server import ServerAddress, ThrowawayServer, _free_port
-from tests.users import admin_connection
+from tests.server import ServerAddress, ThrowawayServer
+from tests.support.admin import admin_queries
+from tests.support.net import free_port
 
 
 class Node:
@@ -31,7 +31,7 @@ class Node:
                  name: str, provider: str) -> None:
         self.number = number
         self.gcomm_port = gcomm_port
-        ist_port, sst_port = _free_port(), _free_port()
+        ist_port, sst_port = free_port(), free_port()
         self.wsrep_args = (
             "--wsrep-on=ON", f"--wsrep-provider={provider}",
             f"--wsrep-cluster-name={name}",
@@ -49,6 +49,9 @@ class Node:
             "--default-storage-engine=InnoDB",
         )
         self.server = ThrowawayServer(extra_args=self.wsrep_args)
+        # A connection of its own for each query: nodes are killed and restarted.
+        self.admin = admin_queries(dataclasses.replace(self.server.address, database="mysql"),
+                                   per_query=True, connect_timeout=5)
 
     @property
     def port(self) -> int:
@@ -84,16 +87,8 @@ class Node:
         self.server.process = None
 
     def query(self, sql: str, params: Any = None) -> list[tuple]:
-        connection = admin_connection(dataclasses.replace(self.address, database="mysql"),
-                                      connect_timeout=5, autocommit=True)
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql, params)
-            rows = list(cursor.fetchall()) if cursor.description else []
-            cursor.close()
-            return rows
-        finally:
-            connection.close()
+        """As the admin user."""
+        return self.admin.query(sql, params)
 
     def status(self, name: str) -> str | None:
         try:
@@ -116,8 +111,8 @@ class GaleraCluster:
     library (libgalera_smm.so)."""
 
     def __init__(self, provider: str, size: int = 3) -> None:
-        self.name = f"mysqlpool_test_{_free_port()}"
-        gcomm_ports = [_free_port() for _ in range(size)]
+        self.name = f"mysqlpool_test_{free_port()}"
+        gcomm_ports = [free_port() for _ in range(size)]
         address = "gcomm://" + ",".join(f"127.0.0.1:{port}" for port in gcomm_ports)
         self.nodes = [Node(number + 1, address, port, self.name, provider)
                       for number, port in enumerate(gcomm_ports)]
@@ -152,7 +147,7 @@ class HAProxy:
     def __init__(self, nodes: list[Node], binary: str) -> None:
         self.binary = binary
         self.directory = Path(tempfile.mkdtemp(prefix="mysqlpool-haproxy-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.nodes = nodes
         self.process: subprocess.Popen | None = None
 
@@ -171,15 +166,17 @@ class HAProxy:
         )
         self.process = subprocess.Popen([self.binary, "-f", str(config), "-db"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"haproxy exited: {self.process.stderr.read()!r}")
+        process = self.process
+
+        def listening() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"haproxy exited: {process.stderr.read()!r}")
             with contextlib.suppress(OSError), socket.create_connection(
                     ("127.0.0.1", self.port), timeout=1):
-                return
-            time.sleep(0.05)
-        raise RuntimeError("haproxy did not start listening")
+                return True
+            return False
+
+        wait_for(listening, timeout, "haproxy did not start listening", interval=0.05)
 
     def stop(self) -> None:
         process, self.process = self.process, None

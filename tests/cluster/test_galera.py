@@ -17,10 +17,11 @@ from django.db import DatabaseError, connections
 
 import mysqlpool
 from tests.app.models import Item
-from tests.chaos.conftest import hold_concurrently, request
 from tests.cluster.conftest import DATABASE
 from tests.cluster.galera import GaleraCluster
 from tests.conftest import record, wait_for
+from tests.support.holding import hold_concurrently
+from tests.support.requests import request
 
 pytestmark = pytest.mark.cluster
 
@@ -167,7 +168,7 @@ def insert_while_killing(alias: str, victim, seconds: float = 4.0,
     workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
     for worker in workers:
         worker.start()
-    time.sleep(kill_after)
+    time.sleep(kill_after)  # deliberate: the load runs this long before the node goes
     killed_at = time.monotonic()
     victim.kill()
     for worker in workers:

@@ -35,7 +35,8 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import wait_for
-from tests.users import RUN, admin_connection
+from tests.support.admin import admin_queries
+from tests.users import RUN
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PROJECT = Path(__file__).resolve().parent / "project"
@@ -62,14 +63,6 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 # ----- helpers ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 
 
 def get(url: str, timeout: float = 30) -> tuple[int, bytes]:
@@ -104,22 +97,17 @@ class Database:
             "DEPLOY_DB_PORT": str(self.port),
         }
 
+    def __post_init__(self) -> None:
+        self.admin = admin_queries(settings.SERVER, per_query=True)
+
     def query(self, sql: str, params=None) -> list[tuple]:
         """As the server's admin, on a connection of its own."""
-        connection = admin_connection(settings.SERVER, autocommit=True)
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql, params)
-            return list(cursor.fetchall()) if cursor.description else []
-        finally:
-            connection.close()
+        return self.admin.query(sql, params)
 
     def connection_ids(self, user: str | None = None) -> set[int]:
         """The deployed processes' server connections now (``user``'s: the
         database user, by default, or one of :meth:`add_user`)."""
-        rows = self.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s",
-                          (user or self.user,))
-        return {row[0] for row in rows}
+        return self.admin.connection_ids(user or self.user)
 
     def add_user(self, tag: str) -> str:
         """Another user with the same password and rights, so that the
@@ -284,19 +272,15 @@ class ConnectionSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        connection = admin_connection(settings.SERVER, autocommit=True)
+        admin = admin_queries(settings.SERVER)
         try:
             while not self._stop.is_set():
-                cursor = connection.cursor()
-                cursor.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s",
-                               (self.user,))
-                ids = {row[0] for row in cursor.fetchall()}
-                cursor.close()
+                ids = admin.connection_ids(self.user)
                 self.peak = max(self.peak, len(ids))
                 self.ids |= ids
                 self._stop.wait(self.interval)
         finally:
-            connection.close()
+            admin.close()
 
     def __enter__(self) -> ConnectionSampler:
         self._thread.start()

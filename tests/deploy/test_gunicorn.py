@@ -12,12 +12,13 @@ import sys
 
 import pytest
 
+from tests.support.net import free_port
+
 from .conftest import (
     MAX_OVERFLOW,
     POOL_SIZE,
     assert_quiet,
     bin_path,
-    free_port,
     get,
     get_json,
     project_env,

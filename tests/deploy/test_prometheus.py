@@ -12,10 +12,11 @@ import time
 
 import pytest
 
+from tests.support.net import free_port
+
 from .conftest import (
     POOL_SIZE,
     bin_path,
-    free_port,
     get,
     get_json,
     project_env,
@@ -72,7 +73,7 @@ def test_multiprocess_metrics_add_up_to_the_servers_count(services, database, tm
         reported = connections_reported(scrape(server.url))
         return (reported, on_server) if reported == on_server else None
 
-    time.sleep(PUBLISHED_WITHIN)
+    time.sleep(PUBLISHED_WITHIN)  # deliberate: a round has published since the load ended
     reported, on_server = wait_for(adds_up, 10, "reported connections = PROCESSLIST")
     samples = scrape(server.url)
     assert on_server >= 2  # each worker holds at least one
@@ -87,7 +88,7 @@ def test_multiprocess_metrics_add_up_to_the_servers_count(services, database, tm
     os.kill(victim, signal.SIGTERM)
     wait_for(lambda: len(database.connection_ids()) < on_server, 30,
              "the exited worker's connections still on the server")
-    time.sleep(PUBLISHED_WITHIN)
+    time.sleep(PUBLISHED_WITHIN)  # deliberate: a round has published since the exit
     after, on_server_after = wait_for(adds_up, 10,
                                       "reported connections = PROCESSLIST after an exit")
     assert after < reported

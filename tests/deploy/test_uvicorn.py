@@ -6,12 +6,13 @@ import sys
 
 import pytest
 
+from tests.support.net import free_port
+
 from .conftest import (
     MAX_OVERFLOW,
     POOL_SIZE,
     assert_quiet,
     bin_path,
-    free_port,
     get,
     project_env,
     record,

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from mysqlpool.pool.gate import FairGate
+from tests.support.waiting import wait_for
 
 
 def test_capacity_is_never_exceeded():
@@ -58,8 +59,9 @@ def test_waiters_are_served_in_arrival_order():
         thread = threading.Thread(target=wait, args=(name,))
         thread.start()
         threads.append(thread)
-        while gate.waiting < len(threads):  # each is in line before the next comes
-            time.sleep(0.001)
+        # Each is in line before the next comes.
+        wait_for(lambda: gate.waiting == len(threads), 10, f"waiter {name} not in line",
+                 interval=0.001)
     # A newcomer does not jump the line, even with a slot about to free up.
     assert gate.try_enter() is False
     gate.leave()
@@ -124,8 +126,7 @@ def test_an_interrupted_waiter_leaves_the_one_before_it_in_line():
 
     thread = threading.Thread(target=first_in_line, daemon=True)
     thread.start()
-    while gate.waiting < 1:
-        time.sleep(0.001)
+    wait_for(lambda: gate.waiting == 1, 10, "the first waiter not in line", interval=0.001)
 
     def interrupt(signum, frame):
         raise Interrupted()

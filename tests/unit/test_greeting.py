@@ -9,12 +9,13 @@ import gc
 import socket
 import struct
 import threading
-import time
 import warnings
 
 import pytest
 
 from mysqlpool.drivers.greeting import CLIENT_SSL, capabilities, server_offers_tls
+from tests.support.net import closed_port
+from tests.support.waiting import wait_for
 
 
 def greeting(version: bytes = b"10.11.19-MariaDB", flags: int = 0xF7FE,
@@ -48,18 +49,12 @@ def test_tls_bit(flags, offers):
     assert bool(capabilities(greeting(flags=flags)) & CLIENT_SSL) is offers
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("where", ["unix socket", "tcp"])
 def test_a_probe_that_cannot_connect_says_unknown_and_leaves_no_socket_open(where, tmp_path):
     # The probe's socket used to be left to the garbage collector when
     # connecting to a Unix socket failed (ResourceWarning: unclosed socket).
     params = ({"unix_socket": str(tmp_path / "no-server.sock")} if where == "unix socket"
-              else {"host": "127.0.0.1", "port": unused_port()})
+              else {"host": "127.0.0.1", "port": closed_port()})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert server_offers_tls({**params, "connect_timeout": 2}) is None
@@ -102,13 +97,6 @@ class HeldGreetingServer:
             client.close()
 
 
-def wait_until(condition, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_connects_wanting_an_address_while_a_look_is_under_way_share_its_answer(monkeypatch):
     # Each look is a connection the server counts against the client host's
     # max_connect_errors: a burst of new connections looking each on its own
@@ -128,12 +116,15 @@ def test_connects_wanting_an_address_while_a_look_is_under_way_share_its_answer(
                                 name=f"connect-{n}") for n in range(5)]
     try:
         threads[0].start()
-        wait_until(lambda: server.accepted == 1)  # its look is under way, held
+        wait_for(lambda: server.accepted == 1, 10,  # its look is under way, held
+                 "the first connect's look did not reach the server", interval=0.01)
         for thread in threads[1:]:
             thread.start()
         # Each of the others waits for that look's answer, or looks itself.
         others = {f"connect-{n}" for n in range(1, 5)}
-        wait_until(lambda: len(others & set(waiting)) + server.accepted - 1 == 4)
+        wait_for(lambda: len(others & set(waiting)) + server.accepted - 1 == 4, 10,
+                 "the other connects neither wait for that look nor look themselves",
+                 interval=0.01)
         server.release.set()
         for thread in threads:
             thread.join(10)
