@@ -1,5 +1,6 @@
 """Pooling itself: reuse, limits, isolation between aliases, settings changes."""
 
+import gc
 import sys
 import threading
 
@@ -156,3 +157,23 @@ def test_every_checkout_is_counted_under_concurrency(fresh_pools):
     finally:
         sys.setswitchinterval(switch_interval)
     assert mysqlpool.stats()["default"]["checkouts"] == threads * each
+
+
+def test_a_connection_that_ends_leaves_no_reference_cycle(fresh_pools):
+    # As Django's select_related memory-leak test checks: nothing the pool
+    # drops may need the cycle collector (gc.garbage stays empty).
+    from mysqlpool.pool import PooledConnection
+
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(3):
+            connection_id()
+            connections["default"].close()
+            mysqlpool.close_pool()  # every connection ends
+        gc.collect()
+        left = [item for item in gc.garbage if isinstance(item, PooledConnection)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert left == []

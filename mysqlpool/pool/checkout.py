@@ -19,6 +19,7 @@ interrupted, abandoned by its thread) is closed rather than reused.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import threading
 import traceback
@@ -113,7 +114,8 @@ class PooledConnection:
         self.in_use_by = threading.get_ident()
         self.use += 1
         self.checkouts += 1
-        self.owner = weakref.ref(owner, self._owner_gone) if owner is not None else None
+        self.owner = (weakref.ref(owner, functools.partial(_owner_gone, weakref.ref(self)))
+                      if owner is not None else None)
         self.effects = statements.CLEAN
         self.broken = None
         self.checked_out_at = now
@@ -224,7 +226,7 @@ class PooledConnection:
         self.parked = False
         return True
 
-    def _owner_gone(self, owner: weakref.ref) -> None:
+    def owner_gone(self, owner: weakref.ref) -> None:
         """The wrapper that used (or parked) this connection was garbage
         collected without close(), in a thread that may go on."""
         if (self.owner is not owner or self.fairy is None or self.pool.abandoned
@@ -284,6 +286,15 @@ class PooledConnection:
         state = ("returned" if self.fairy is None else "parked" if self.parked
                  else "in use")
         return f"<PooledConnection of {self.pool.alias!r}, {state}>"
+
+
+def _owner_gone(entry: weakref.ref, owner: weakref.ref) -> None:
+    # The owner's weakref callback, holding the connection weakly: a bound
+    # method would make the connection and its owner's weakref a reference
+    # cycle, left for the garbage collector each time a connection ends.
+    connection = entry()
+    if connection is not None:
+        connection.owner_gone(owner)
 
 
 def close_at_exit() -> None:
