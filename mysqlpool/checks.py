@@ -8,13 +8,13 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from .config import check_alias, is_pooled_backend
+from .config import check_alias, is_own_engine, is_pooled_backend
 from .green import installed, patched_by
 
 
 def check_pool_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Errors for bad mysqlpool settings (ids mysqlpool.E001 and mysqlpool.E002)
-    of every alias on mysqlpool's backend or a subclass of it."""
+    of every pooled alias (config.is_pooled_backend)."""
     aliases = [
         alias for alias, database in settings.DATABASES.items()
         if is_pooled_backend(database)
@@ -34,10 +34,11 @@ def alias_errors(alias: str, settings_dict: Any) -> list[checks.CheckMessage]:
     from .drivers import get_driver
 
     errors = []
-    try:
-        get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None))
-    except ImproperlyConfigured as exc:
-        errors.append(checks.Error(str(exc), id="mysqlpool.E001"))
+    if is_own_engine(settings_dict):  # a stock ENGINE's driver is its MySQLdb
+        try:
+            get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None))
+        except ImproperlyConfigured as exc:
+            errors.append(checks.Error(str(exc), id="mysqlpool.E001"))
     for message in check_alias(alias, settings_dict):
         errors.append(checks.Error(message, obj=f"DATABASES[{alias!r}]", id="mysqlpool.E002"))
     return errors

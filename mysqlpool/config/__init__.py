@@ -51,17 +51,21 @@ def _port(value: Any) -> int | None:
 
 __all__ = [
     "DEFAULT_BACKEND", "ENGINE", "OWN_DEFAULTS", "PoolConfig", "check_alias",
-    "is_pooled_backend", "pool_class_arguments", "pool_config", "resolve_pool_class",
+    "is_own_engine", "is_pooled_backend", "pool_class_arguments", "pool_config",
+    "resolve_pool_class", "wants_pool",
 ]
 
 ENGINE = "mysqlpool.backends.mysqlpool"
 BACKEND_MODULE = f"{ENGINE}.base"
+#: Django's own MySQL backend, which stock ENGINEs are or derive from.
+STOCK_BACKEND_MODULE = "django.db.backends.mysql.base"
 
 
 def is_pooled_backend(settings_dict: Mapping[str, Any]) -> bool:
     """Whether a DATABASES entry is mysqlpool's to check and to pool: its
-    ENGINE is mysqlpool's backend, or a project's backend whose DatabaseWrapper
-    subclasses mysqlpool's.
+    ENGINE is mysqlpool's backend or a project's backend whose DatabaseWrapper
+    subclasses it, or its ENGINE is Django's MySQL backend (or one derived
+    from it: GeoDjango's, ...) and its OPTIONS ask for a pool.
 
     The one answer to "is this alias pooled" for the system checks and
     ``mysqlpool_stats``. An ENGINE that cannot be imported here (its driver
@@ -83,10 +87,42 @@ def is_pooled_backend(settings_dict: Mapping[str, Any]) -> bool:
     except (ImproperlyConfigured, ImportError):
         return False
     wrapper = getattr(backend, "DatabaseWrapper", None)
+    if not isinstance(wrapper, type):
+        return False
     # A subclass has imported mysqlpool's backend; otherwise it needn't be.
     pooled = sys.modules.get(BACKEND_MODULE)
-    return (pooled is not None and isinstance(wrapper, type)
-            and issubclass(wrapper, pooled.DatabaseWrapper))
+    if pooled is not None and issubclass(wrapper, pooled.DatabaseWrapper):
+        return True
+    mysql = sys.modules.get(STOCK_BACKEND_MODULE)
+    return (wants_pool(settings_dict) and mysql is not None
+            and issubclass(wrapper, mysql.DatabaseWrapper))
+
+
+def is_own_engine(settings_dict: Mapping[str, Any]) -> bool:
+    """Whether an alias's driver is mysqlpool's choice (MYSQLPOOL_DRIVER):
+    mysqlpool's ENGINE or a subclass of it, not a stock backend's MySQLdb."""
+    engine = settings_dict.get("ENGINE")
+    if engine == ENGINE:
+        return True
+    pooled = sys.modules.get(BACKEND_MODULE)
+    if pooled is None or not isinstance(engine, str):
+        return False
+    from django.db.utils import load_backend
+
+    try:
+        wrapper = load_backend(engine).DatabaseWrapper
+    except (ImproperlyConfigured, ImportError, AttributeError):
+        return False
+    return isinstance(wrapper, type) and issubclass(wrapper, pooled.DatabaseWrapper)
+
+
+def wants_pool(settings_dict: Mapping[str, Any]) -> bool:
+    """Whether an alias of a stock ENGINE (Django's MySQL backend, or one
+    derived from it) asks for a pool: ``OPTIONS["pool"]`` is there and not
+    False, as with Django's PostgreSQL pool. A bad value counts as asking, so
+    that the pool's checks say what is wrong with it."""
+    options = settings_dict.get("OPTIONS") or {}
+    return isinstance(options, Mapping) and options.get("pool", False) is not False
 
 
 #: Goes up whenever a MYSQLPOOL_* setting changes (override_settings and the

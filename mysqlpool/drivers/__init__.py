@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import sys
 import threading
+import types
 from collections.abc import Callable, Iterator
 
 from django.core.exceptions import ImproperlyConfigured
@@ -18,8 +19,8 @@ from .mysqlclient import MySQLClientDriver
 from .pymysql import PyMySQLDriver
 
 __all__ = [
-    "DRIVERS", "Driver", "DriverNotInstalled", "get_driver", "green_thread_driver",
-    "import_django_mysql",
+    "DRIVERS", "Driver", "DriverNotInstalled", "backend_driver", "get_driver",
+    "green_thread_driver", "import_django_mysql",
 ]
 
 #: Detection order when ``MYSQLPOOL_DRIVER`` is unset.
@@ -46,6 +47,16 @@ def get_driver(name: str | None) -> Driver:
             if driver is None:
                 driver = _loaded[key] = _load(name)
     return driver
+
+
+def backend_driver(module: object) -> Driver | None:
+    """The adapter for the DB-API module a Django backend imported as its
+    ``Database`` (MySQLdb: mysqlclient, or PyMySQL installed as MySQLdb);
+    None for a module no adapter is for."""
+    for cls in DRIVERS.values():
+        if isinstance(module, types.ModuleType) and cls.is_module(module):
+            return get_driver(cls.name)
+    return None
 
 
 def green_thread_driver(name: str | None) -> Driver:

@@ -178,6 +178,13 @@ class ConformanceRunner(DiscoverRunner):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if os.environ.get("DJANGOSUITE_ENGINE") == "stock":
+            # What "mysqlpool" in INSTALLED_APPS does when the app is ready
+            # (runtests.py sets INSTALLED_APPS itself). Parallel workers are
+            # forked from this process, hooks included.
+            from mysqlpool.backends import stock
+
+            stock.install()
         self.collected: list[str] = []
         self.result: Any = None
         self.to_exclude = set(os.environ.get(EXCLUDE_VARIABLE, "").split())
@@ -191,6 +198,14 @@ class ConformanceRunner(DiscoverRunner):
                 sys.exit("djangosuite: parallel runs need tblib (pip install tblib)")
 
     def setup_databases(self, **kwargs: Any) -> list:
+        if os.environ.get("DJANGOSUITE_ENGINE") == "stock":
+            from mysqlpool.backends.pooling import PoolingMixin
+
+            unpooled = [alias for alias in connections
+                        if not isinstance(connections[alias], PoolingMixin)]
+            if unpooled:
+                sys.exit(f"djangosuite: Django's ENGINE with OPTIONS['pool'] is not "
+                         f"pooled for {unpooled}")
         old_config = super().setup_databases(**kwargs)
         self.check_clones(kwargs.get("aliases") or ())
         return old_config

@@ -4,6 +4,10 @@
 driver comes from ``MYSQLPOOL_DRIVER``, the server from ``MYSQLPOOL_TEST_URL``
 (``mysql://user:password@host:port/database``). Everything else is what
 Django's own ``tests/test_sqlite.py`` sets, plus what MySQL needs.
+
+``DJANGOSUITE_ENGINE=stock``: Django's own ENGINE with ``OPTIONS["pool"]``
+instead of mysqlpool's, on the MySQLdb it imports (PyMySQL installed as
+MySQLdb for the pymysql driver, as its users do).
 """
 
 import os
@@ -15,23 +19,29 @@ DEFAULT_URL = "mysql://root@127.0.0.1:3306/test"
 
 _url = urlparse(os.environ.get("MYSQLPOOL_TEST_URL") or DEFAULT_URL)
 MYSQLPOOL_DRIVER = os.environ.get("MYSQLPOOL_DRIVER") or None
+STOCK_ENGINE = os.environ.get("DJANGOSUITE_ENGINE") == "stock"
+if STOCK_ENGINE and MYSQLPOOL_DRIVER == "pymysql":
+    import pymysql
+
+    pymysql.install_as_MySQLdb()
 
 # Test databases named after the driver, so the three environments can run at
 # the same time against one server (DJANGOSUITE_DATABASE_PREFIX: runs from two
 # checkouts, too).
 _test_name = (os.environ.get("DJANGOSUITE_DATABASE_PREFIX") or "test_djangosuite_") + (
-    MYSQLPOOL_DRIVER or "default").replace("-", "_")
+    "stock_" if STOCK_ENGINE else "") + (MYSQLPOOL_DRIVER or "default").replace("-", "_")
 
 
 def _alias(test_name: str) -> dict:
     return {
-        "ENGINE": "mysqlpool.backends.mysqlpool",
+        "ENGINE": "django.db.backends.mysql" if STOCK_ENGINE else "mysqlpool.backends.mysqlpool",
         "HOST": _url.hostname or "127.0.0.1",
         "PORT": str(_url.port or 3306),
         "USER": unquote(_url.username or "root"),
         "PASSWORD": unquote(_url.password or ""),
         "NAME": _url.path.lstrip("/") or "test",
         "TEST": {"NAME": test_name, "CHARSET": "utf8mb4"},
+        **({"OPTIONS": {"pool": True}} if STOCK_ENGINE else {}),
     }
 
 

@@ -335,8 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     print_list("Listed but skipped or not run: remove from the list", verdict.stale,
                report, {**reasons, **run_alone})
     print_list("Collected but never reported", verdict.unreported, report)
+    engine = ("Django's ENGINE with OPTIONS['pool']"
+              if os.environ.get("DJANGOSUITE_ENGINE") == "stock" else "mysqlpool's ENGINE")
     print(
-        f"\ndjangosuite: Django {version}, driver {options.driver}: "
+        f"\ndjangosuite: Django {version}, {engine}, driver {options.driver}: "
         f"{len(report['outcomes'])} tests in {elapsed:.0f} s, "
         f"{len(verdict.listed_failed)} failed as listed, "
         f"{len(report.get('excluded', []))} of them run alone"

@@ -10,7 +10,7 @@ from django.db.backends.base.base import NO_DB_ALIAS
 
 from mysqlpool import config as pool_settings
 from mysqlpool import pool as pools
-from mysqlpool.config import PoolConfig, pool_config
+from mysqlpool.config import PoolConfig, pool_config, wants_pool
 from mysqlpool.drivers import Driver, get_driver
 from mysqlpool.green import patched_by
 
@@ -52,9 +52,12 @@ def resolve(wrapper: Any, *, check_conn_max_age: bool) -> Binding:
     """
     generation = pool_settings.generation
     snapshot = _snapshot(wrapper.settings_dict)
-    driver = current_driver()
+    driver = wrapper.choose_driver()
     config = None
-    if wrapper.alias != NO_DB_ALIAS:  # Django's short-lived connection without a database
+    # Not Django's short-lived connection without a database, nor an alias
+    # of a stock ENGINE whose OPTIONS no longer ask for a pool.
+    if wrapper.alias != NO_DB_ALIAS and (wrapper.pool_by_default
+                                         or wants_pool(wrapper.settings_dict)):
         config = pool_config(wrapper.alias, wrapper.settings_dict,
                              check_conn_max_age=check_conn_max_age)
     params = wrapper.django_connection_params()

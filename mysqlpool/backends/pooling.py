@@ -1,0 +1,384 @@
+"""What makes a Django MySQL DatabaseWrapper a pooled one.
+
+Everything Django does stays Django's: this only changes where a connection
+comes from (a checkout) and where it goes on close (back to the pool), and
+routes every call Django makes on ``MySQLdb`` through the driver's adapter.
+mysqlpool's own ENGINE is this over Django's MySQL backend; backends.stock
+puts it over Django's own ENGINE, GeoDjango's and their subclasses when their
+OPTIONS ask for a pool.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from django.db import DatabaseError
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.asyncio import async_unsafe
+from django.utils.functional import cached_property
+
+from mysqlpool import config as pool_settings
+from mysqlpool import pool as pools
+from mysqlpool.config import PoolConfig
+from mysqlpool.drivers import Driver
+from mysqlpool.green import installed as green_installed
+from mysqlpool.green import patched_by
+from mysqlpool.hosts import connect_unpooled
+
+from .binding import Binding, current_driver, pool_key, resolve
+from .cursor import CursorWrapper, DatabaseErrorWrapper
+
+_GREEN_THREADS_INSTALLED = bool(green_installed())
+
+#: Celery's Django fixup, which calls close_pool() around every task.
+CELERY_FIXUP = "celery.fixups.django"
+
+
+def _called_from_celery_fixup() -> bool:
+    """Whether close_pool() was called by Celery's Django fixup (directly, or
+    through a subclass's close_pool() calling this one)."""
+    frame = sys._getframe(2)
+    for _ in range(3):
+        if frame is None:
+            return False
+        if frame.f_globals.get("__name__") == CELERY_FIXUP:
+            return True
+        frame = frame.f_back
+    return False
+
+
+class PoolingMixin:
+    """Before a Django MySQL DatabaseWrapper class in the bases: a MySQL
+    connection checked out of a per-alias pool."""
+
+    #: Whether an alias is pooled without OPTIONS["pool"] (mysqlpool's ENGINE).
+    pool_by_default = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_pooling()
+
+    def _init_pooling(self) -> None:
+        """The pool's part of a wrapper (also for one made before its class
+        was made a pooled one: see backends.stock)."""
+        self._checkout: pools.PooledConnection | None = None
+        #: The connection this wrapper parked at its last close(), which its
+        #: next connect() takes back if nobody took it over meanwhile.
+        self._parked: pools.PooledConnection | None = None
+        self._pool: pools.ConnectionPool | None = None
+        self._binding: Binding | None = None
+        # The session state the checked-out connection had when connect() took
+        # it, for init_connection_state() to skip what is already set.
+        self._checked_out_state: Any = None
+        self._conn_max_age_checked = False
+        self._failed_health_check = False
+        self._session_statements_of: tuple[Any, tuple[str, ...]] | None = None
+        self._made_before_green_threads = patched_by() is None
+        if _GREEN_THREADS_INSTALLED:
+            # Only where gevent or eventlet could patch: the clear error for
+            # a wrapper made before (an extra frame on every cursor otherwise).
+            self.validate_thread_sharing = self._validate_thread_sharing_green
+
+    # ----- the driver, in place of MySQLdb ------------------------------------
+
+    @property
+    def driver(self) -> Driver:
+        binding = self._binding
+        # The driver depends on MYSQLPOOL_DRIVER alone: the generation tells,
+        # without comparing the alias's settings on every cursor.
+        if binding is not None and binding.generation == pool_settings.generation:
+            return binding.driver
+        return self.choose_driver()
+
+    def choose_driver(self) -> Driver:
+        """The driver for this wrapper: MYSQLPOOL_DRIVER's, or the detected one."""
+        return current_driver()
+
+    @property
+    def django_conversions(self) -> dict:
+        """Django's converters for MySQLdb, which the driver's replace."""
+        return sys.modules["django.db.backends.mysql.base"].django_conversions
+
+    @property
+    def Database(self):  # noqa: N802 - the attribute name Django looks up
+        return self.driver.dbapi
+
+    @cached_property
+    def wrap_database_errors(self) -> DatabaseErrorWrapper:
+        return DatabaseErrorWrapper(self)
+
+    # ----- configuration ------------------------------------------------------
+
+    def _resolve(self) -> Binding:
+        """What the settings give: driver, pool settings, connect parameters,
+        pool. Worked out again only when the settings change (the test runner
+        renames the database, override_settings, close_pool(), fork)."""
+        binding = self._binding
+        if binding is not None and binding.current(self.settings_dict):
+            return binding
+        # CONN_MAX_AGE counts at this connection's first connect, as it does
+        # when Django's PostgreSQL pool is created. Set later on a live
+        # connection, as Django's own tests do, it gets Django's
+        # persistent-connection behaviour: the checkout is held across
+        # requests until close().
+        binding = self._binding = resolve(
+            self, check_conn_max_age=not self._conn_max_age_checked)
+        self._conn_max_age_checked = True
+        return binding
+
+    def django_connection_params(self) -> dict[str, Any]:
+        """Django's own connect parameters for these settings."""
+        return super().get_connection_params()
+
+    def pool_config(self) -> PoolConfig | None:
+        """This alias's pool settings, or None when it is not pooled."""
+        return self._resolve().config
+
+    def get_connection_params(self) -> dict[str, Any]:
+        # Resolving also checks the pool settings (ImproperlyConfigured) and
+        # sets self.isolation_level as Django's method does. A copy: callers
+        # may change it, and then get their own pool (see get_new_connection).
+        return dict(self._resolve().params)
+
+    # ----- connect and close --------------------------------------------------
+
+    @async_unsafe
+    def connect(self) -> None:
+        parked = self._parked
+        if parked is not None:
+            self._parked = None
+            if self._resume(parked):
+                return
+        super().connect()
+
+    def _resume(self, parked: pools.PooledConnection) -> bool:
+        """Take back the connection parked at the last close(), as Django's
+        connect() would take a new one, without what stays true of it: the
+        settings it was made for, autocommit on (it is parked only then), the
+        session set up for this wrapper. Like a persistent connection of
+        stock Django, it does not send ``connection_created`` again."""
+        binding = self._binding
+        if (binding is None or binding.pool is not parked.pool
+                or not binding.current(self.settings_dict)):
+            return False  # the settings changed: a new pool's connection
+        if not parked.pool.reclaim(parked, self):
+            return False
+        # What Django's connect() resets besides the connection.
+        self.in_atomic_block = False
+        self.savepoint_ids = []
+        self.atomic_blocks = []
+        self.needs_rollback = False
+        self.health_check_enabled = self.settings_dict["CONN_HEALTH_CHECKS"]
+        max_age = self.settings_dict["CONN_MAX_AGE"]
+        self.close_at = None if max_age is None else time.monotonic() + max_age
+        self.closed_in_transaction = False
+        self.errors_occurred = False
+        self.health_check_done = True
+        self.connection = parked.connection
+        self._checkout = parked
+        self.run_on_commit = []
+        return True
+
+    @async_unsafe
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        binding = self._binding
+        if binding is None or (binding.pool is not None and binding.pool.retired):
+            binding = self._resolve()
+        # Otherwise connect() has just resolved it, in get_connection_params().
+        driver = binding.driver
+        if binding.config is None:
+            return connect_unpooled(driver, self.alias, conn_params)
+        pool = binding.pool
+        if conn_params != binding.params:
+            # Called with parameters of the caller's own: their own pool.
+            pool = pools.get_pool(
+                self.alias, pool_key(driver, binding.config, conn_params), driver,
+                binding.config, conn_params, self.settings_dict,
+            )
+        self._pool = pool
+        checkout = self._checkout = pool.checkout(owner=self)
+        self._checked_out_state = checkout.slot.session_state
+        return checkout.connection
+
+    def _session_statements(self) -> tuple[str, ...]:
+        """Django's session setup for this wrapper (its isolation level, ...)."""
+        cached = self._session_statements_of
+        if cached is not None and cached[0] == self.isolation_level:
+            return cached[1]
+        statements = []
+        if self.features.is_sql_auto_is_null_enabled:
+            statements.append("SET SQL_AUTO_IS_NULL = 0")
+        if self.isolation_level:
+            statements.append(
+                f"SET SESSION TRANSACTION ISOLATION LEVEL {self.isolation_level.upper()}"
+            )
+        self._session_statements_of = (self.isolation_level, tuple(statements))
+        return self._session_statements_of[1]
+
+    def init_connection_state(self) -> None:
+        BaseDatabaseWrapper.init_connection_state(self)
+        checkout = self._checkout
+        statements = self._session_statements()
+        seen, self._checked_out_state = self._checked_out_state, None
+        if checkout is not None and seen == statements:
+            # connect() on a physical connection that already has this session
+            # state (set up by this or another wrapper with the same settings).
+            # A later, explicit call applies it again.
+            return
+        if statements:
+            # A cursor that doesn't tell the checkout: these are the pool's own
+            # settings, not changes a request made. Still Django's cursor, so
+            # they show in connection.queries like stock Django's. One statement
+            # each needs no multi-statement support.
+            raw = CursorWrapper(self.driver.cursor(self.connection), self.driver, None)
+            with self._prepare_cursor(raw) as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+        if checkout is not None:
+            checkout.slot.session_state = statements
+
+    def _close(self) -> None:
+        checkout = self._checkout
+        if checkout is None:
+            return super()._close()
+        self._checkout = None
+        if self._failed_health_check:
+            checkout.mark_broken("it failed Django's health check (CONN_HEALTH_CHECKS)")
+        # As Django's PostgreSQL pool does: the connection is gone from this
+        # wrapper even inside an atomic block (Django then refuses to reconnect).
+        self.connection = None
+        with self.wrap_database_errors:
+            if checkout.release(autocommit=self.autocommit):
+                self._parked = checkout
+
+    def close_if_health_check_failed(self) -> None:
+        if not self.health_check_enabled:
+            return  # as Django's method would, without the bookkeeping below
+        # Django closes here only a connection that failed is_usable(): a
+        # broken one, which must not go back to the pool for the next request.
+        self._failed_health_check = True
+        try:
+            super().close_if_health_check_failed()
+        finally:
+            self._failed_health_check = False
+
+    def forget_inherited_connection(self, checkout: pools.PooledConnection) -> None:
+        """In a forked child: drop the parent's connection without touching it."""
+        if self._parked is checkout:
+            self._parked = None
+        if self._checkout is checkout:
+            self._checkout = None
+            self.connection = None
+            if self.in_atomic_block:
+                self.closed_in_transaction = True
+                self.needs_rollback = True
+
+    def _validate_thread_sharing_green(self) -> None:
+        try:
+            super().validate_thread_sharing()
+        except DatabaseError as exc:
+            library = patched_by()
+            if library is None or not self._made_before_green_threads:
+                raise
+            # Django's connections were set up before the process was
+            # monkey-patched (gunicorn --preload with gevent workers): every
+            # green thread gets this same wrapper. Stock Django fails the same
+            # way; say why, and what to do.
+            raise DatabaseError(
+                f"The connection for database alias {self.alias!r} was created before "
+                f"{library} monkey-patched this process, so every green thread shares it "
+                "and Django refuses it (\"DatabaseWrapper objects created in a thread can "
+                "only be used in that same thread\"). With gunicorn this is --preload: the "
+                f"app is loaded in the master, and each {library} worker patches only after "
+                f"it is forked. Run {library} workers without --preload (or monkey-patch "
+                "before Django is imported, in a process that is not forked afterwards)."
+            ) from exc
+
+    def close_pool(self) -> None:
+        """Dispose of this alias's pool (Django's pool convention): idle
+        connections close now, checked-out ones when they are returned, and
+        the next connect opens a new pool.
+
+        Except when Celery's Django fixup calls it: in prefork workers it does
+        so before and after every task, to keep a pool from being shared with
+        the process it was forked from (celery#9953). mysqlpool's pools never
+        are: a forked child abandons every pool it inherited (pool.registry),
+        so that call keeps this process's own pool, and tasks don't reconnect.
+        """
+        if _called_from_celery_fixup():
+            pool = pools.pool_for(self.alias)
+            if pool is None or pool.pid == os.getpid():
+                return
+        pools.close_pool(self.alias)
+
+    def _mark_broken(self, why: str, exc: BaseException | None = None) -> None:
+        checkout = self._checkout
+        if checkout is not None:
+            if exc is not None:
+                checkout.note_error(exc)
+            checkout.mark_broken(why)
+
+    # ----- what Django's backend calls on MySQLdb -----------------------------
+
+    @async_unsafe
+    def create_cursor(self, name: str | None = None) -> CursorWrapper:
+        driver = self.driver
+        return CursorWrapper(driver.cursor(self.connection), driver, self._checkout)
+
+    # A failed COMMIT, ROLLBACK or autocommit change leaves the session in a
+    # state nobody knows: the connection is closed when it is returned.
+
+    def _commit(self) -> None:
+        try:
+            super()._commit()
+        except Exception as exc:
+            self._mark_broken("COMMIT failed on it", exc)
+            raise
+
+    def _rollback(self) -> None:
+        try:
+            BaseDatabaseWrapper._rollback(self)
+        except self.Database.NotSupportedError:
+            pass
+        except Exception as exc:
+            self._mark_broken("ROLLBACK failed on it", exc)
+            raise
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        try:
+            with self.wrap_database_errors:
+                self.driver.set_autocommit(self.connection, autocommit)
+        except Exception as exc:
+            self._mark_broken("changing autocommit failed on it", exc)
+            raise
+
+    def is_usable(self) -> bool:
+        if self.connection is None:
+            return False  # _close() gave it back to the pool
+        checkout = self._checkout
+        if checkout is not None and checkout.broken:
+            # Known unusable (a timeout, a lost connection): no ping, which
+            # could wait the driver's whole read timeout on a dead server.
+            return False
+        try:
+            self.driver.ping(self.connection)
+        except self.Database.Error:
+            self._mark_broken("it failed Django's is_usable() check")
+            return False
+        return True
+
+    @cached_property
+    def mysql_server_data(self) -> dict[str, Any]:
+        # The same server answers for the whole pool: ask once per pool, not
+        # once per thread's DatabaseWrapper.
+        with self.temporary_connection():
+            pool = self._pool
+            if pool is not None and pool.server_data is not None:
+                return pool.server_data
+            data = super().mysql_server_data
+            if pool is not None:
+                pool.server_data = data
+            return data
