@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.db import connections
 from django.db.utils import load_backend
 
@@ -29,9 +31,12 @@ from tests.users import OTHER
 
 pytestmark = pytest.mark.usefixtures("database_access", "django_db_setup")
 
-if not any(importlib.util.find_spec(name) for name in ("MySQLdb", "pymysql")):
-    pytest.skip("Django's MySQL ENGINE needs mysqlclient or PyMySQL (as MySQLdb)",
-                allow_module_level=True)
+#: Whether Django's MySQL ENGINEs can run here: they need mysqlclient, or
+#: PyMySQL as MySQLdb (an environment with only mysql-connector has neither).
+HAS_MYSQLDB = any(importlib.util.find_spec(name) for name in ("MySQLdb", "pymysql"))
+needs_mysqldb = pytest.mark.skipif(
+    not HAS_MYSQLDB, reason="Django's MySQL ENGINE needs mysqlclient or PyMySQL (as MySQLdb)")
+CONNECTOR_ENGINE = "mysql.connector.django"
 
 
 @contextlib.contextmanager
@@ -56,6 +61,12 @@ def mysqldb_as_users_install_it() -> Iterator[None]:
 
 def _loads(engine: str) -> str | None:
     """Why ``engine`` cannot load here, or None."""
+    if engine == CONNECTOR_ENGINE:
+        if importlib.util.find_spec("mysql") is None or importlib.util.find_spec(
+                "mysql.connector") is None:
+            return "mysql-connector-python is not installed"
+    elif not HAS_MYSQLDB:
+        return f"{engine} needs mysqlclient or PyMySQL (as MySQLdb)"
     try:
         with mysqldb_as_users_install_it():
             load_backend(engine)
@@ -69,6 +80,7 @@ ENGINES = [
     "django.contrib.gis.db.backends.mysql",
     "django_prometheus.db.backends.mysql",
     "tests.backends.derived",
+    CONNECTOR_ENGINE,
 ]
 
 
@@ -170,6 +182,7 @@ def test_the_session_a_request_changed_is_reset_on_every_engine(engine, fresh_po
         assert request(read_state) is None
 
 
+@needs_mysqldb
 def test_bad_pool_settings_name_the_setting_on_a_stock_engine(fresh_pools):
     with temporary_alias("bad_stock", **entry("django.db.backends.mysql",
                                               pool={"pool_size": -1})) as connection:
@@ -178,6 +191,19 @@ def test_bad_pool_settings_name_the_setting_on_a_stock_engine(fresh_pools):
     assert "DATABASES['bad_stock']['OPTIONS']['pool']['pool_size'] = -1" in str(raised.value)
 
 
+@needs_mysqldb
+def test_manage_py_check_reports_a_bad_pool_setting_of_a_stock_engine():
+    with temporary_alias("bad_stock", **entry("django.db.backends.mysql",
+                                              pool={"pool_size": -1})):
+        with pytest.raises(SystemCheckError) as raised:
+            # Only mysqlpool's checks: Django's model checks would connect.
+            call_command("check", tags=["mysqlpool"])
+    message = str(raised.value)
+    assert "mysqlpool.E002" in message
+    assert "DATABASES['bad_stock']['OPTIONS']['pool']['pool_size'] = -1" in message
+
+
+@needs_mysqldb
 def test_a_project_backend_keeps_what_it_adds(fresh_pools):
     with temporary_alias("derived", **entry("tests.backends.derived", pool=True)) as connection:
         assert connection.project_marker == "derived"
@@ -187,6 +213,7 @@ def test_a_project_backend_keeps_what_it_adds(fresh_pools):
         assert mysqlpool.stats()["derived"]["connects"] == 1
 
 
+@needs_mysqldb
 def test_a_backend_that_pools_itself_is_not_pooled_again():
     with pytest.raises(ImproperlyConfigured) as raised:
         with temporary_alias("selfpooling", **entry("tests.backends.selfpooling", pool=True)):
@@ -196,6 +223,7 @@ def test_a_backend_that_pools_itself_is_not_pooled_again():
     assert "pools connections itself" in message
 
 
+@needs_mysqldb
 def test_a_wrapper_made_before_the_app_was_ready_is_pooled(fresh_pools):
     """Django makes the default alias's wrapper while importing models,
     before any app's ready(): install() pools wrappers already made too."""
@@ -290,7 +318,8 @@ def test_geodjango_schema_changes_and_spatial_queries_on_a_pooled_alias(fresh_po
             def query() -> tuple:
                 places = Place.objects.using("gis")
                 within = [p.name for p in places.filter(location__within=square)]
-                nearest = places.annotate(d=Distance("location", Point(0, 0, srid=4326))).order_by("d")
+                origin = Point(0, 0, srid=4326)
+                nearest = places.annotate(d=Distance("location", origin)).order_by("d")
                 covering = places.filter(area__contains=Point(1, 1, srid=4326)).count()
                 return within, nearest[0].name, covering
 

@@ -218,8 +218,13 @@ class PoolingMixin:
         self._session_statements_of = (self.isolation_level, tuple(statements))
         return self._session_statements_of[1]
 
-    def init_connection_state(self) -> None:
+    def _base_connection_state(self) -> None:
+        """What Django's BaseDatabaseWrapper sets up on a new connection (the
+        server version check), which Django's MySQL backend runs too."""
         BaseDatabaseWrapper.init_connection_state(self)
+
+    def init_connection_state(self) -> None:
+        self._base_connection_state()
         checkout = self._checkout
         statements = self._session_statements()
         seen, self._checked_out_state = self._checked_out_state, None

@@ -19,9 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from mysqlpool.config import wants_pool
-
-MYSQL_BASE = "django.db.backends.mysql.base"
+from mysqlpool.config import CONNECTOR_BASE, DJANGO_MYSQL_BASE, wants_pool
 
 _lock = threading.Lock()
 _installed = False
@@ -29,20 +27,38 @@ _installed = False
 
 def mysql_wrapper_class() -> type | None:
     """Django's MySQL DatabaseWrapper, if its backend has been imported."""
-    module = sys.modules.get(MYSQL_BASE)
-    return getattr(module, "DatabaseWrapper", None)
+    return getattr(sys.modules.get(DJANGO_MYSQL_BASE), "DatabaseWrapper", None)
+
+
+def connector_wrapper_class() -> type | None:
+    """mysql-connector's DatabaseWrapper, if its backend has been imported."""
+    return getattr(sys.modules.get(CONNECTOR_BASE), "DatabaseWrapper", None)
 
 
 def is_stock_mysql(cls: Any) -> bool:
-    """Whether ``cls`` is Django's MySQL DatabaseWrapper or derives from it,
-    and is not already pooled (mysqlpool's ENGINE, or made here)."""
-    base = mysql_wrapper_class()
-    if base is None or not isinstance(cls, type) or not issubclass(cls, base):
+    """Whether ``cls`` is Django's MySQL DatabaseWrapper, mysql-connector's,
+    or derives from either, and is not already pooled (mysqlpool's ENGINE, or
+    made here)."""
+    if not isinstance(cls, type):
         return False
-    # Django's MySQL backend is loaded: so may the pool's part be.
+    bases = [base for base in (mysql_wrapper_class(), connector_wrapper_class()) if base]
+    if not any(issubclass(cls, base) for base in bases):
+        return False
+    # A MySQL backend is loaded: so may the pool's part be.
+    return not issubclass(cls, _pooling_mixin())
+
+
+def _pooling_mixin() -> type:
+    from mysqlpool.drivers import import_django_mysql
+    from mysqlpool.drivers.connector_engine import connector_engine_driver
+
+    # The pool's cursor is Django's MySQL one: with the connector's ENGINE
+    # alone, Django's MySQL backend is imported as mysqlpool's ENGINE imports
+    # it (the connector standing in for MySQLdb during the import).
+    import_django_mysql(connector_engine_driver)
     from .pooling import PoolingMixin
 
-    return not issubclass(cls, PoolingMixin)
+    return PoolingMixin
 
 
 def pool_if_asked(wrapper: Any) -> Any:

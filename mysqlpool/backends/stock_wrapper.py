@@ -2,16 +2,19 @@
 subclass of the backend's own DatabaseWrapper with
 :class:`~mysqlpool.backends.pooling.PoolingMixin` first in its bases, so that
 the backend's operations, features, schema editor and the like stay its own.
-The driver is the one the backend imported as ``MySQLdb`` (mysqlclient, or
-PyMySQL installed as MySQLdb)."""
+The driver is the one the backend uses as its ``Database``: the MySQLdb
+Django's backends import (mysqlclient, or PyMySQL installed as MySQLdb), or
+mysql.connector for the connector's own ENGINE."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
 from django.db.backends.mysql import base as mysql_base
 
+from mysqlpool.config import CONNECTOR_BASE
 from mysqlpool.drivers import Driver, backend_driver
 
 from .binding import current_driver
@@ -30,13 +33,13 @@ class StockPooling(PoolingMixin):
 
     #: Only with OPTIONS["pool"]: without it the alias is Django's as it was.
     pool_by_default = False
-    #: What the backend imported as MySQLdb (set per pooled class).
+    #: The backend's own ``Database`` module (set per pooled class).
     stock_database: Any = None
 
     def choose_driver(self) -> Driver:
-        """The driver the backend imported as MySQLdb. (A module no adapter
-        is for: one mysqlpool's ENGINE stood in for MySQLdb while Django's
-        backend was imported; then the same driver as that ENGINE's.)"""
+        """The driver of the backend's own ``Database`` module. (A module no
+        adapter is for: one mysqlpool's ENGINE stood in for MySQLdb while
+        Django's backend was imported; then the same driver as that ENGINE's.)"""
         return backend_driver(self.stock_database) or current_driver()
 
     def _init_pooling(self) -> None:
@@ -45,6 +48,15 @@ class StockPooling(PoolingMixin):
         # say), with the pool's part in front.
         self.creation.__class__ = _with_part(PoolClosingCreation, type(self.creation))
         self.validation.__class__ = _with_part(PoolSettingsValidation, type(self.validation))
+
+
+class ConnectorEnginePooling(StockPooling):
+    """The pooling of mysql-connector's own ENGINE (mysql.connector.django)."""
+
+    def _base_connection_state(self) -> None:
+        # That backend's own init_connection_state() skips Django's version
+        # check, which needs a get_database_version() it does not have.
+        pass
 
 
 def _create_cursor_of_subclass(self: Any, name: str | None = None) -> Any:
@@ -72,7 +84,10 @@ def pooled_class(cls: type) -> type:
             }
             if cls.create_cursor is not mysql_base.DatabaseWrapper.create_cursor:
                 namespace["create_cursor"] = _create_cursor_of_subclass
-            pooled = _pooled_classes[cls] = type(cls.__name__, (StockPooling, cls), namespace)
+            connector = sys.modules.get(CONNECTOR_BASE)
+            pooling = (ConnectorEnginePooling if connector is not None
+                       and issubclass(cls, connector.DatabaseWrapper) else StockPooling)
+            pooled = _pooled_classes[cls] = type(cls.__name__, (pooling, cls), namespace)
     return pooled
 
 

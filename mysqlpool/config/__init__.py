@@ -57,15 +57,19 @@ __all__ = [
 
 ENGINE = "mysqlpool.backends.mysqlpool"
 BACKEND_MODULE = f"{ENGINE}.base"
-#: Django's own MySQL backend, which stock ENGINEs are or derive from.
-STOCK_BACKEND_MODULE = "django.db.backends.mysql.base"
+#: Django's own MySQL backend and mysql-connector's (mysql.connector.django),
+#: which stock ENGINEs are or derive from.
+DJANGO_MYSQL_BASE = "django.db.backends.mysql.base"
+CONNECTOR_BASE = "mysql.connector.django.base"
+STOCK_BACKEND_MODULES = (DJANGO_MYSQL_BASE, CONNECTOR_BASE)
 
 
 def is_pooled_backend(settings_dict: Mapping[str, Any]) -> bool:
     """Whether a DATABASES entry is mysqlpool's to check and to pool: its
     ENGINE is mysqlpool's backend or a project's backend whose DatabaseWrapper
-    subclasses it, or its ENGINE is Django's MySQL backend (or one derived
-    from it: GeoDjango's, ...) and its OPTIONS ask for a pool.
+    subclasses it, or its ENGINE is Django's MySQL backend or
+    mysql-connector's (or one derived from them: GeoDjango's, ...) and its
+    OPTIONS ask for a pool.
 
     The one answer to "is this alias pooled" for the system checks and
     ``mysqlpool_stats``. An ENGINE that cannot be imported here (its driver
@@ -93,9 +97,9 @@ def is_pooled_backend(settings_dict: Mapping[str, Any]) -> bool:
     pooled = sys.modules.get(BACKEND_MODULE)
     if pooled is not None and issubclass(wrapper, pooled.DatabaseWrapper):
         return True
-    mysql = sys.modules.get(STOCK_BACKEND_MODULE)
-    return (wants_pool(settings_dict) and mysql is not None
-            and issubclass(wrapper, mysql.DatabaseWrapper))
+    return wants_pool(settings_dict) and any(
+        issubclass(wrapper, module.DatabaseWrapper)
+        for module in map(sys.modules.get, STOCK_BACKEND_MODULES) if module is not None)
 
 
 def is_own_engine(settings_dict: Mapping[str, Any]) -> bool:

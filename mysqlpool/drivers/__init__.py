@@ -50,9 +50,14 @@ def get_driver(name: str | None) -> Driver:
 
 
 def backend_driver(module: object) -> Driver | None:
-    """The adapter for the DB-API module a Django backend imported as its
-    ``Database`` (MySQLdb: mysqlclient, or PyMySQL installed as MySQLdb);
-    None for a module no adapter is for."""
+    """The adapter for the DB-API module a Django backend uses as its
+    ``Database``: MySQLdb (mysqlclient, or PyMySQL installed as MySQLdb) for
+    Django's own MySQL backends, mysql.connector for the connector's own
+    ENGINE; None for a module no adapter is for."""
+    if getattr(module, "__name__", None) == ConnectorDriver.module_name:
+        from .connector_engine import connector_engine_driver
+
+        return connector_engine_driver()
     for cls in DRIVERS.values():
         if isinstance(module, types.ModuleType) and cls.is_module(module):
             return get_driver(cls.name)
