@@ -3,8 +3,8 @@
 ``HOST = "db1,db2:3307,[2001:db8::1]:3306"`` (an entry without a port uses
 ``PORT``), with libpq's meanings: ``load_balance_hosts`` "disable" (hosts in
 order: a new connection goes to the first that answers) or "random";
-``target_session_attrs`` "any" or "read-write" (a host that is read-only, or a
-Galera node that is not ready, is skipped), checked once per new connection.
+``target_session_attrs`` (see targets.py: a host that is not the kind asked
+for is skipped), checked once per new connection.
 A host that failed to connect is skipped for ``host_retry_after`` seconds, so
 that a dead node does not cost every new connection a connect timeout (when
 every host is marked, they are all tried anyway).
@@ -23,7 +23,10 @@ from django.core.exceptions import ImproperlyConfigured
 Host = tuple[str, int]
 
 LOAD_BALANCE = ("disable", "random")
-TARGET_SESSION_ATTRS = ("any", "read-write")
+
+#: What ``judge`` says of a connected host: why not to use it (None: use it),
+#: and whether it may serve when no host suits (prefer-standby's primary).
+Verdict = tuple[str | None, bool]
 
 
 def parse_hosts(setting: str, value: Any, default_port: int | None) -> list[Host] | None:
@@ -102,19 +105,21 @@ class HostList:
             self._down_until.pop(host, None)
 
     def connect(self, open_one: Callable[[Host], Any],
-                unsuitable: Callable[[Any], str | None],
+                judge: Callable[[Any, Host], Verdict],
                 host_problem: Callable[[Exception], bool] = lambda exc: True,
                 ) -> tuple[Any, Host]:
         """A connection from the first suitable host, and that host.
 
-        ``unsuitable(connection)`` says why a connected host is not to be used
-        (read-only, not ready), or None; when it raises (a proxy with no
-        server behind it, a timeout, a lost connection), the host is not
-        usable either. ``host_problem(exc)`` says whether a failed connect
-        is the host's fault: when not (the login was refused), it is raised
-        at once and no host is marked down.
+        ``judge(connection, host)`` says why a connected host is not to be
+        used (read-only, not ready, a replica lagging), or None, and whether
+        it may serve anyway when no host suits; when it raises (a proxy with
+        no server behind it, a timeout, a lost connection), the host is not
+        usable either. ``host_problem(exc)`` says whether a failed connect is
+        the host's fault: when not (the login was refused), it is raised at
+        once and no host is marked down.
         """
         problems: list[tuple[Host, Exception]] = []
+        fallback: tuple[Any, Host] | None = None
         for host in self.order():
             try:
                 connection = open_one(host)
@@ -125,24 +130,38 @@ class HostList:
                 problems.append((host, exc))
                 continue
             problem: Exception
+            may_fall_back = False
             try:
-                reason = unsuitable(connection) if self.target == "read-write" else None
+                reason, may_fall_back = (judge(connection, host) if self.target != "any"
+                                         else (None, False))
             except Exception as exc:  # noqa: BLE001 - the next host is tried
                 problem = exc
             else:
                 if reason is None:
                     self.mark_up(host)
+                    if fallback is not None:
+                        _close(fallback[0])
                     return connection, host
                 problem = NoHost(reason)
-            try:
-                connection.close()
-            except Exception:  # noqa: BLE001 - closed either way
-                pass
-            self.mark_down(host)
             problems.append((host, problem))
+            if may_fall_back and fallback is None:
+                fallback = (connection, host)  # kept open: it answers, and may serve
+                continue
+            _close(connection)
+            self.mark_down(host)
+        if fallback is not None:
+            self.mark_up(fallback[1])
+            return fallback
         summary = "; ".join(f"{label(host)}: {exc}" for host, exc in problems)
         raise NoHost(f"no host of {', '.join(label(h) for h in self.hosts)} took a "
                      f"connection ({summary})") from (problems[-1][1] if problems else None)
+
+
+def _close(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - closed either way
+        pass
 
 
 def connect_unpooled(driver: Any, alias: str, params: dict[str, Any]) -> Any:
@@ -156,7 +175,7 @@ def connect_unpooled(driver: Any, alias: str, params: dict[str, Any]) -> Any:
     try:
         connection, _ = HostList(hosts, "disable", "any", 0).connect(
             lambda host: driver.connect({**base, "host": host[0], "port": host[1]}),
-            lambda connection: None)
+            lambda connection, host: (None, False))
     except NoHost as exc:
         raise driver.operational_error(2003, f"Database alias {alias!r}: {exc}") from (
             exc.__cause__)

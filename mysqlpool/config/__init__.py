@@ -25,6 +25,7 @@ from sqlalchemy import pool as sa_pool
 
 from ..hosts import parse_hosts
 from ..redaction import MASK, is_secret_name, shown
+from ..targets import REPLICA_TARGETS
 from .arguments import (
     NOT_ARGUMENTS,
     OWN_DEFAULTS,
@@ -162,6 +163,7 @@ class PoolConfig:
     load_balance_hosts: str = OWN_DEFAULTS["load_balance_hosts"]
     target_session_attrs: str = OWN_DEFAULTS["target_session_attrs"]
     host_retry_after: float = OWN_DEFAULTS["host_retry_after"]
+    max_replication_lag: float | None = OWN_DEFAULTS["max_replication_lag"]
     #: The limits, for error messages and stats.
     pool_size: int | None = field(default=None, compare=False)
     max_overflow: int | None = field(default=None, compare=False)
@@ -278,6 +280,17 @@ def _argument_problems(name: str, key: Any, value: Any, pool_class: type,
 def _combination_problems(pool_class: type, sources: list[tuple[str, Any]]) -> Iterator[str]:
     """Arguments valid one by one that do not go together."""
     arguments = translated(merged([source for _, source in sources]))
+    if arguments.get("max_replication_lag") is not None:
+        target = arguments.get("target_session_attrs", OWN_DEFAULTS["target_session_attrs"])
+        if target not in REPLICA_TARGETS:
+            given_in = next(name for name, source in reversed(sources)
+                            if "max_replication_lag" in source)
+            yield (
+                f"{given_in}['max_replication_lag'] = {arguments['max_replication_lag']!r}: "
+                f"it bounds the lag of the replicas read from, so target_session_attrs "
+                f"must be one of {', '.join(repr(t) for t in sorted(REPLICA_TARGETS))} "
+                f"(it is {target!r})."
+            )
     min_size = arguments.get("min_size", 0)
     if not min_size:
         return

@@ -37,6 +37,9 @@ OWN_DEFAULTS: dict[str, Any] = {
     "target_session_attrs": "any",
     # Seconds a host that failed to connect is skipped by new connections.
     "host_retry_after": 5.0,
+    # Seconds a replica may lag behind its source and still be read from
+    # (read-only, standby, prefer-standby targets). None: no bound.
+    "max_replication_lag": None,
 }
 
 #: Names of Django's PostgreSQL pool, and mysqlpool's (SQLAlchemy's) names for the

@@ -9,6 +9,8 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+from ..targets import TARGET_SESSION_ATTRS
+
 Check = Callable[[Any], "str | None"]
 
 
@@ -98,6 +100,7 @@ CHECKS: dict[str, Check] = {
     "leak_warning_after": seconds(allow_none=True),
     "password_provider": callable_or_path,
     "load_balance_hosts": one_of("disable", "random"),
-    "target_session_attrs": one_of("any", "read-write"),
+    "target_session_attrs": one_of(*TARGET_SESSION_ATTRS),
+    "max_replication_lag": seconds(allow_none=True, inclusive=True),
     "host_retry_after": seconds(inclusive=True),
 }

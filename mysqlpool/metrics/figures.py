@@ -13,7 +13,7 @@ from typing import Any, Protocol
 #: The counters every pool keeps and every exporter publishes.
 COUNTERS = (
     "connects", "invalidations", "timeouts", "waits", "checkouts", "idle_closed",
-    "lifetime_closed", "ping_timeouts", "failovers", "password_retries",
+    "lifetime_closed", "ping_timeouts", "failovers", "password_retries", "behind_closed",
 )
 
 

@@ -12,6 +12,8 @@ from .figures import Measured, current_pools
 
 POOL_NAME = "db.client.connection.pool.name"
 STATE = "db.client.connection.state"
+#: mysqlpool's own attribute: one host of several in HOST.
+HOST = "mysqlpool.host"
 # Bucket boundaries (seconds) for the three durations: a checkout takes
 # microseconds, a connect a millisecond to seconds, a use up to minutes.
 _BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60)
@@ -62,6 +64,18 @@ class OpenTelemetryObserver:
             "db.client.connection.timeouts", [_figure("timeouts")], unit="{timeout}",
             description="The number of connection timeouts that have occurred trying to "
             "obtain a connection from the pool")
+        # With several hosts in HOST (no semantic convention covers these).
+        meter.create_observable_up_down_counter(
+            "mysqlpool.host.connection.count", [_per_host("hosts", None)],
+            unit="{connection}", description="Open connections to each host of HOST")
+        meter.create_observable_gauge(
+            "mysqlpool.replication.lag", [_per_host("replication", "lag")], unit="s",
+            description="A replica's lag as last measured (none while unknown)")
+        meter.create_observable_counter(
+            "mysqlpool.replication.behind_skips", [_per_host("replication", "skipped_behind")],
+            unit="{connection}",
+            description="New connections that skipped a replica lagging past "
+            "max_replication_lag")
 
     def connected(self, pool: Measured, seconds: float) -> None:
         self.create_time.record(seconds, pool.metric_attributes)
@@ -82,6 +96,18 @@ def _counts(options: Any) -> Iterable[metrics.Observation]:
         for state, key in (("idle", "idle"), ("used", "checked_out")):
             yield metrics.Observation(figures[key] or 0,
                                       {POOL_NAME: pool.alias, STATE: state})
+
+
+def _per_host(key: str, field: str | None):
+    def observe(options: Any) -> Iterable[metrics.Observation]:
+        for pool in current_pools():
+            for host, value in (pool.snapshot().get(key) or {}).items():
+                if field is not None:
+                    value = value[field]
+                if value is not None:
+                    yield metrics.Observation(value, {POOL_NAME: pool.alias, HOST: host})
+
+    return observe
 
 
 def _figure(name: str):

@@ -46,6 +46,7 @@ _DESCRIPTIONS = {
     "checkouts": "Connections handed out",
     "idle_closed": "Connections closed after max_idle seconds idle",
     "lifetime_closed": "Connections closed at the end of their lifetime (recycle)",
+    "behind_closed": "Connections closed because their replica lagged past max_replication_lag",
     "ping_timeouts": "Liveness pings that got no answer within ping_timeout",
     "failovers": "Read-only or not-ready server errors that replaced every connection",
     "password_retries": "Logins tried again with a fresh password from password_provider",
@@ -77,6 +78,20 @@ class PrometheusObserver:
         self.wait = Histogram(
             "mysqlpool_wait_seconds", "Time to get a connection from the pool, waiting included",
             ["alias"], buckets=_BUCKETS)
+        # Per host, with several in HOST: connections, and per replica its
+        # lag (the largest of the processes') and the new connections that
+        # skipped it for lagging.
+        self.host_connections = Gauge(
+            "mysqlpool_host_connections", "Open connections to each host of HOST",
+            ["alias", "host"], multiprocess_mode="livesum")
+        self.replication_lag = Gauge(
+            "mysqlpool_replication_lag_seconds",
+            "A replica's lag as last measured (NaN: unknown, a replication thread stopped)",
+            ["alias", "host"], multiprocess_mode="livemax")
+        self.behind_skips = Counter(
+            "mysqlpool_behind_skips",
+            "New connections that skipped a replica lagging past max_replication_lag",
+            ["alias", "host"])
         self.counters = {
             name: Counter(f"mysqlpool_{name}", _DESCRIPTIONS[name], ["alias"])
             for name in COUNTERS
@@ -113,6 +128,12 @@ class PrometheusObserver:
                 self.connections.labels(alias, "used").set(figures["checked_out"] or 0)
                 self.max_connections.labels(alias).set(pool.metric_figures()["max"] or 0)
                 self.pending.labels(alias).set(figures["waiting"])
+                for host, count in (figures.get("hosts") or {}).items():
+                    self.host_connections.labels(alias, host).set(count)
+                for host, replica in (figures.get("replication") or {}).items():
+                    lag = replica["lag"]
+                    self.replication_lag.labels(alias, host).set(
+                        float("nan") if lag is None else lag)
             last = self._published.get(pool, {})
             figures = pool.snapshot()
             for name, counter in self.counters.items():
@@ -120,7 +141,14 @@ class PrometheusObserver:
                 delta = figures[name] - last.get(name, 0)
                 if delta > 0:
                     child.inc(delta)
-            self._published[pool] = {name: figures[name] for name in self.counters}
+            published = {name: figures[name] for name in self.counters}
+            for host, replica in (figures.get("replication") or {}).items():
+                key = f"skips {host}"
+                delta = replica["skipped_behind"] - last.get(key, 0)
+                if delta > 0:
+                    self.behind_skips.labels(alias, host).inc(delta)
+                published[key] = replica["skipped_behind"]
+            self._published[pool] = published
 
     def withdraw(self) -> None:
         """At exit: this process's gauges to 0 for every alias it published, as

@@ -241,8 +241,13 @@ class ConnectionPool(Returns, PoolState):
         """Why an idle connection cannot be handed out (it is then closed,
         its slot freed or kept for the caller), or None."""
         slot = entry.slot
+        behind = slot.host is not None and self.opener.replicas.behind(slot.host)
         if slot.opened_at < self.failed_over_at:
             problem: tuple[str, bool] | None = ("it was opened before a failover", False)
+        elif behind:
+            self.stats.add("behind_closed")
+            self.end(entry, expected=f"its replica is behind ({behind})", free_slot=free_slot)
+            return behind
         else:
             try:
                 problem = idle_problem(self.driver, entry.connection, slot, now, self.config)
@@ -342,7 +347,7 @@ class ConnectionPool(Returns, PoolState):
             # deploy, a burst) are not all replaced together.
             shortened = lifetime * (1 - random.uniform(0, LIFETIME_JITTER))
             expires = time.monotonic() + shortened
-        record.info[KEY] = Slot(record.starttime, expires)
+        record.info[KEY] = Slot(record.starttime, expires, self.opener.host_of(dbapi_connection))
         logger.debug("New connection for %r (%s)", self.alias, self.driver.name)
 
     def _on_reset(self, dbapi_connection: Any, record: Any, state: Any) -> None:

@@ -1,5 +1,6 @@
 """Opening one new connection for a pool: the password of the moment (see
-credentials.py) and, with several hosts in HOST, which host (see hosts.py)."""
+credentials.py) and, with several hosts in HOST, which host (see hosts.py);
+whether the host is one ``target_session_attrs`` takes (see targets.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
+from .. import targets
 from ..config import PoolConfig
 from ..drivers import Driver
-from ..hosts import HostList, NoHost, label, parse_hosts
+from ..hosts import Host, HostList, NoHost, Verdict, label, parse_hosts
 from . import server_state
 from .credentials import Credentials, without_secrets
+from .replication import ReplicaWatch
 from .stats import PoolStats
 
 #: MySQL's "access denied": a password that was rotated between fetch and use.
@@ -46,9 +49,20 @@ class Opener:
         self._open = driver.creator(without_secrets(params))
         hosts = parse_hosts(f"DATABASES[{alias!r}]['HOST']", params.get("host"),
                             params.get("port"))
+        self.target = config.target_session_attrs
+        self.max_lag = config.max_replication_lag
+        if hosts is None and self.target not in ("any", "read-write"):
+            # One host, but a kind of server asked for (a replica alias with
+            # one replica): checked as one host of a list. (read-write on one
+            # host is not checked: it was always taken as it is.)
+            host = params.get("host") or "127.0.0.1"
+            if isinstance(host, str) and not host.startswith("/"):
+                hosts = [(host, int(params.get("port") or 3306))]
         #: Several hosts in HOST: where each new connection goes (None: one host).
         self.hosts = hosts and HostList(hosts, config.load_balance_hosts,
-                                        config.target_session_attrs, config.host_retry_after)
+                                        self.target, config.host_retry_after)
+        self.replicas = ReplicaWatch(self.max_lag)
+        self._replication = targets.needs_replica_status(self.target, self.max_lag)
         self._host_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def open(self) -> Any:
@@ -61,7 +75,7 @@ class Opener:
         try:
             connection, host = self.hosts.connect(
                 lambda host: self._login(login, host=host[0], port=host[1]),
-                self._unsuitable, self._host_problem)
+                self._judge, self._host_problem)
         except NoHost as exc:
             raise self.driver.operational_error(
                 CANT_CONNECT, f"Database alias {self.alias!r}: {exc}") from exc.__cause__
@@ -87,14 +101,37 @@ class Opener:
         return not (isinstance(exc, self.driver.dbapi.Error)
                     and self.driver.error_code(exc) == ACCESS_DENIED)
 
-    def _unsuitable(self, connection: Any) -> str | None:
-        """Why a new connection's host cannot take writes (target_session_attrs)."""
+    def _judge(self, connection: Any, host: Host) -> Verdict:
+        """Whether a new connection's host is one target_session_attrs takes."""
+        state = self._describe(connection)
+        name = label(host)
+        behind = self.replicas.record(name, state)
+        reason = targets.rejection(self.target, state, self.max_lag)
+        if reason is not None and behind is not None:
+            self.replicas.skipped(name)
+        return reason, reason is not None and targets.is_fallback(
+            self.target, state, self.max_lag)
+
+    def _describe(self, connection: Any) -> targets.ServerState:
         try:
-            return server_state.not_writable(self.driver, connection)
+            return server_state.describe(self.driver, connection, self._replication)
         except self.driver.dbapi.Error as exc:
             if self.driver.error_code(exc) == NODE_NOT_READY:
-                return "a Galera node that is not ready"
+                return targets.ServerState(not_writable="a Galera node that is not ready")
             raise
+
+    def host_of(self, connection: Any) -> str | None:
+        """The host a connection went to (None with one host)."""
+        return self._host_of.get(connection)
+
+    def measure(self, connection: Any) -> str | None:
+        """Measure the lag of ``connection``'s replica now (housekeeping);
+        returns why it is behind, or None. Raises the driver's error."""
+        host = self._host_of.get(connection)
+        if host is None:
+            return None
+        return self.replicas.record(
+            host, server_state.describe(self.driver, connection, replication=True))
 
     def per_host(self, connections: list[Any]) -> dict[str, int] | None:
         """How many of ``connections`` each host holds (None with one host)."""

@@ -92,7 +92,10 @@ def _tick(pools: list[Watched]) -> float:
     for pool in pools:
         config = pool.config
         for seconds, part in ((config.max_idle, 4), (config.lifetime, 20),
-                              (config.leak_warning_after, 2)):
+                              (config.leak_warning_after, 2),
+                              # A lagging replica's idle connections go within
+                              # about a second.
+                              (config.max_replication_lag is not None and 1.0, 2)):
             if seconds:
                 tick = min(tick, seconds / part)
     return max(tick, SHORTEST_TICK)

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from ..config import PoolConfig
 from ..drivers import Driver
 from ..metrics import Observer
-from . import leaks
+from . import lag, leaks
 from .checkout import PooledConnection
 from .liveness import seen_closed, socket_problem
 from .slot import Slot, slot_of
@@ -83,6 +83,7 @@ class Tended(Protocol):
     entries: list[PooledConnection]
     failed_over_at: float
     refills: RefillSchedule
+    opener: Any
 
     def in_use(self) -> list[PooledConnection]: ...
     def idle_records(self) -> list[Any]: ...
@@ -90,9 +91,13 @@ class Tended(Protocol):
     def slot_freed(self) -> None: ...
     def check_in(self, entry: PooledConnection, used_until: float | None = None) -> None: ...
     def repark(self, entry: PooledConnection) -> None: ...
+    def end(self, entry: PooledConnection, exc: BaseException | None = None,
+            expected: str | None = None, failure: str | None = None,
+            free_slot: bool = True) -> None: ...
 
 
 _REASONS = {
+    "behind_closed": "its replica lags past max_replication_lag",
     "lifetime_closed": "it reached its lifetime (recycle)",
     "failovers_closed": "it was opened before a failover",
     "dead_closed": "the server closed it",
@@ -108,6 +113,8 @@ def tend(pool: Tended) -> None:
         leaks.report(pool.alias, pool.in_use(), pool.config.leak_warning_after)
     queue = _queue(pool)
     if queue is not None:  # a QueuePool: it keeps idle connections
+        if pool.opener.replicas.max_lag is not None:
+            lag.measure(pool, queue)
         close_idle(pool, queue, time.monotonic())
         fill(pool, queue)
     if pool.observer is not None:
@@ -151,7 +158,7 @@ def close_idle(pool: Tended, queue: Any, now: float) -> int:
         # Closed for their age or idleness is normal churn; closed because the
         # server closed them, or a failover left them behind, they could not be
         # reused: counted as invalidations, as when found at checkout.
-        pool.stats.add(counter if counter in ("idle_closed", "lifetime_closed")
+        pool.stats.add(counter if counter in ("idle_closed", "lifetime_closed", "behind_closed")
                        else "invalidations")
         if counter == "dead_closed":  # a failure, as when found at checkout: INFO
             logger.info("Replacing a connection of %r: %s (found while idle)", pool.alias,
@@ -204,6 +211,8 @@ def _why_close(pool: Tended, slot: Slot, connection: Any, now: float,
         return "lifetime_closed"
     if slot.opened_at < pool.failed_over_at:
         return "failovers_closed"
+    if slot.host is not None and pool.opener.replicas.behind(slot.host):
+        return "behind_closed"
     if (config.max_idle is not None and kept > config.min_size
             and now - (slot.last_used or now) > config.max_idle):
         return "idle_closed"

@@ -1,8 +1,11 @@
-"""What the server behind a connection is now: whether it takes writes.
+"""What the server behind a connection is now: whether it takes writes,
+whether it replicates and how far behind.
 
-Asked once per new connection with ``target_session_attrs = "read-write"``,
-and after an error that a demoted primary gives but that an application can
-also cause itself on a server that takes writes (see checkout.py).
+Asked once per new connection with a ``target_session_attrs`` other than
+"any", by housekeeping for the lag of replicas it holds idle connections to
+(with ``max_replication_lag``), and after an error that a demoted primary
+gives but that an application can also cause itself on a server that takes
+writes (see checkout.py).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..drivers import Driver
+from ..targets import LAG_PRIVILEGE, ServerState
 
 #: The switches that make a server refuse writes, and Galera's. SHOW rather
 #: than SELECT @@global...: the transaction default is tx_read_only on MariaDB
@@ -51,6 +55,63 @@ def not_writable(driver: Driver, connection: Any) -> str | None:
         if ready.upper() != "ON":
             return "a Galera node that is not ready"
     return None
+
+
+#: SHOW REPLICA STATUS: MariaDB 10.5 and MySQL 8.0.22 on; SHOW SLAVE STATUS before.
+REPLICA_STATUS_QUERIES = ("SHOW REPLICA STATUS", "SHOW SLAVE STATUS")
+#: The lag column: MariaDB's (and MySQL's before 8.0.22), then MySQL 8.4's.
+_LAG_COLUMNS = ("Seconds_Behind_Master", "Seconds_Behind_Source")
+#: The server's "syntax error" and "access denied; you need ... privilege".
+_SYNTAX_ERROR, _NO_PRIVILEGE = 1064, 1227
+
+
+def describe(driver: Driver, connection: Any, replication: bool) -> ServerState:
+    """What the server behind ``connection`` is; ``replication``: with its
+    replication status (whether it replicates, its lag). Raises the driver's
+    error when a query fails, but for a missing privilege to read the lag."""
+    why = not_writable(driver, connection)
+    if not replication:
+        return ServerState(not_writable=why)
+    try:
+        replica, lag = replica_status(driver, connection)
+    except driver.dbapi.Error as exc:
+        if driver.error_code(exc) != _NO_PRIVILEGE:
+            raise
+        return ServerState(not_writable=why, lag_unreadable=(
+            f"cannot read its replication lag: the user needs {LAG_PRIVILEGE}"))
+    return ServerState(not_writable=why, replica=replica, lag=lag)
+
+
+def replica_status(driver: Driver, connection: Any) -> tuple[bool, float | None]:
+    """Whether the server replicates, and its lag in seconds as it reports it
+    (None: unknown, a replication thread stopped). With several sources, the
+    largest lag."""
+    for query in REPLICA_STATUS_QUERIES:
+        try:
+            columns, rows = _query(driver, connection, query)
+        except driver.dbapi.Error as exc:
+            if driver.error_code(exc) == _SYNTAX_ERROR and query != REPLICA_STATUS_QUERIES[-1]:
+                continue  # a server older than SHOW REPLICA STATUS
+            raise
+        break
+    if not rows:
+        return False, None
+    column = next(index for index, name in enumerate(columns) if name in _LAG_COLUMNS)
+    lags = [row[column] for row in rows]
+    if any(lag is None for lag in lags):
+        return True, None
+    return True, float(max(int(_text(lag)) for lag in lags))
+
+
+def _query(driver: Driver, connection: Any, query: str) -> tuple[list[str], list[tuple]]:
+    cursor = driver.cursor(connection)
+    try:
+        cursor.execute(query)
+        columns = [_text(column[0]) for column in cursor.description or ()]
+        rows = list(cursor.fetchall())
+    finally:
+        cursor.close()
+    return columns, rows
 
 
 def _read_only(variables: dict[str, str]) -> bool:

@@ -18,15 +18,18 @@ KEY = "mysqlpool"
 class Slot:
     """One physical connection's lifetime, use and session state."""
 
-    __slots__ = ("opened_at", "expires", "last_used", "session_state", "poller",
+    __slots__ = ("opened_at", "expires", "host", "last_used", "session_state", "poller",
                  "released", "expected", "failure")
 
-    def __init__(self, opened_at: float, expires: float = math.inf) -> None:
+    def __init__(self, opened_at: float, expires: float = math.inf,
+                 host: str | None = None) -> None:
         #: When it was opened (time.time(), as SQLAlchemy's record.starttime):
         #: compared with the pool's failover time.
         self.opened_at = opened_at
         #: When (time.monotonic()) it must be replaced; inf: never.
         self.expires = expires
+        #: The host it went to, with several in HOST (or a replica target).
+        self.host = host
         #: When it was last returned (time.monotonic()); None: never used yet.
         self.last_used: float | None = None
         #: The session statements (isolation level, ...) it was set up with.

@@ -87,6 +87,8 @@ class PoolState:
         hosts = self.connections_per_host()
         if hosts is not None:
             figures["hosts"] = hosts
+            # Per replica: lag last measured, whether behind, skips for it.
+            figures["replication"] = self.opener.replicas.figures()
         with stats.lock:
             figures.update({name: getattr(stats, name) for name in COUNTERS})
             figures["wait_time"] = round(stats.wait_time, 6)

@@ -218,14 +218,16 @@ class Refuses:
 
 @dataclass
 class Says:
-    """The host connects; ``unsuitable`` gives this reason (None: suitable)."""
+    """The host connects; ``judge`` gives this reason (None: suitable), and
+    whether the host may serve when none suits."""
 
     reason: str | None
+    fallback: bool = False
 
 
 @dataclass
 class CheckRaises:
-    """The host connects; ``unsuitable`` raises this."""
+    """The host connects; ``judge`` raises this."""
 
     error: Exception
 
@@ -262,11 +264,12 @@ class Servers:
         self.opened.append(connection)
         return connection
 
-    def unsuitable(self, connection: FakeConnection) -> str | None:
+    def judge(self, connection: FakeConnection, host: Host) -> tuple[str | None, bool]:
+        assert host == connection.host
         self.checked.append(connection.host)
         if isinstance(connection.check, CheckRaises):
             raise connection.check.error
-        return connection.check.reason
+        return connection.check.reason, connection.check.fallback
 
     @property
     def closed(self) -> list[Host]:
@@ -293,6 +296,9 @@ class Case:
 
 OK = Says(None)
 READ_ONLY = Says("read-only")
+#: What prefer-standby makes of a primary: not a standby, but may serve.
+PRIMARY = Says("not a standby", fallback=True)
+LAGGING = Says("replication lag 75 s above max_replication_lag 2 s")
 
 CASES: list[Case] = [
     Case("the first host suitable", {DB1: OK, DB2: OK, DB3: OK}, checked=(DB1,)),
@@ -318,6 +324,21 @@ CASES: list[Case] = [
          down=frozenset({DB1, DB2})),
     Case("target any: a read-only host is taken unchecked",
          {DB1: READ_ONLY, DB2: OK, DB3: OK}, target="any"),
+    Case("prefer-standby: the primary stays open while a standby is looked for",
+         {DB1: PRIMARY, DB2: OK, DB3: OK}, target="prefer-standby",
+         chosen=DB2, tried=(DB1, DB2), checked=(DB1, DB2), closed=(DB1,)),
+    Case("prefer-standby: no standby answers, the primary serves",
+         {DB1: PRIMARY, DB2: LAGGING, DB3: Refuses(OSError("refused"))},
+         target="prefer-standby", chosen=DB1, tried=(DB1, DB2, DB3), checked=(DB1, DB2),
+         closed=(DB2,), down=frozenset({DB2, DB3})),
+    Case("prefer-standby: a second host that may serve is closed at once",
+         {DB1: PRIMARY, DB2: PRIMARY, DB3: OK}, target="prefer-standby",
+         chosen=DB3, tried=(DB1, DB2, DB3), checked=(DB1, DB2, DB3), closed=(DB1, DB2),
+         down=frozenset({DB2})),
+    Case("standby: a lagging replica and a primary are no standby",
+         {DB1: Says("not a standby"), DB2: LAGGING, DB3: Says("not a standby")},
+         target="standby", chosen=None, tried=(DB1, DB2, DB3), checked=(DB1, DB2, DB3),
+         closed=(DB1, DB2, DB3), down=frozenset({DB1, DB2, DB3})),
     Case("no host suitable",
          {DB1: READ_ONLY, DB2: Refuses(OSError("refused")), DB3: READ_ONLY},
          chosen=None, tried=(DB1, DB2, DB3), checked=(DB1, DB3), closed=(DB1, DB3),
@@ -331,11 +352,11 @@ def test_connect(case: Case) -> None:
     servers = Servers(case.behaviour, close_fails=case.close_fails)
     if case.chosen is None:
         with pytest.raises(NoHost):
-            listed.connect(servers.open_one, servers.unsuitable)
+            listed.connect(servers.open_one, servers.judge)
     else:
-        connection, host = listed.connect(servers.open_one, servers.unsuitable)
+        connection, host = listed.connect(servers.open_one, servers.judge)
         assert host == case.chosen
-        assert connection is servers.opened[-1]
+        assert any(connection is opened for opened in servers.opened)
         assert connection.host == case.chosen and not connection.closed
     assert tuple(servers.tried) == case.tried
     assert tuple(servers.checked) == case.checked
@@ -351,7 +372,7 @@ def test_a_skipped_host_that_connects_is_marked_up() -> None:
     clock.now = 1.0
     listed.mark_down(DB2)
     servers = Servers({DB1: Refuses(OSError("refused")), DB2: OK})
-    assert listed.connect(servers.open_one, servers.unsuitable)[1] == DB2
+    assert listed.connect(servers.open_one, servers.judge)[1] == DB2
     assert down_hosts(listed, clock) == {DB1}
     assert listed.order() == [DB2, DB1]
 
@@ -365,7 +386,7 @@ def test_a_failure_that_is_not_the_hosts_is_raised_at_once() -> None:
         return not isinstance(exc, PermissionError)
 
     with pytest.raises(PermissionError) as raised:
-        listed.connect(servers.open_one, servers.unsuitable, host_problem)
+        listed.connect(servers.open_one, servers.judge, host_problem)
     assert raised.value is refused
     assert servers.tried == [DB1]
     assert down_hosts(listed, clock) == set()
@@ -382,7 +403,7 @@ def test_host_problem_is_asked_about_each_failure() -> None:
         return exc is refused
 
     with pytest.raises(PermissionError):
-        listed.connect(servers.open_one, servers.unsuitable, host_problem)
+        listed.connect(servers.open_one, servers.judge, host_problem)
     assert asked == [refused, login]
     assert servers.tried == [DB1, DB2]
     assert down_hosts(listed, clock) == {DB1}  # only the host that did not answer
@@ -395,7 +416,7 @@ def test_no_host_lists_every_hosts_problem_and_chains_the_last() -> None:
     servers = Servers({DB1: Refuses(OSError("refused")), v6: READ_ONLY,
                        DB2: CheckRaises(lost)})
     with pytest.raises(NoHost) as raised:
-        listed.connect(servers.open_one, servers.unsuitable)
+        listed.connect(servers.open_one, servers.judge)
     assert str(raised.value) == (
         "no host of db1:3306, [::1]:3307, db2:3306 took a connection "
         "(db1:3306: refused; [::1]:3307: read-only; db2:3306: lost)")
@@ -406,7 +427,7 @@ def test_no_host_for_a_reason_chains_the_reason() -> None:
     listed, _ = host_list(target="read-write", names="db1")
     servers = Servers({DB1: READ_ONLY})
     with pytest.raises(NoHost) as raised:
-        listed.connect(servers.open_one, servers.unsuitable)
+        listed.connect(servers.open_one, servers.judge)
     cause = raised.value.__cause__
     assert isinstance(cause, NoHost) and str(cause) == "read-only"
 
@@ -417,7 +438,7 @@ def test_a_host_list_without_hosts_raises_no_host() -> None:
     listed = HostList([], "disable", "any", 30.0, clock=Clock())
     servers = Servers({})
     with pytest.raises(NoHost) as raised:
-        listed.connect(servers.open_one, servers.unsuitable)
+        listed.connect(servers.open_one, servers.judge)
     assert raised.value.__cause__ is None
     assert servers.tried == []
 
@@ -426,14 +447,14 @@ def test_connect_tries_hosts_in_the_order_of_order(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(hosts, "random", Reversing)
     listed, _ = host_list("random")
     servers = Servers({DB1: OK, DB2: OK, DB3: Refuses(OSError("refused"))})
-    assert listed.connect(servers.open_one, servers.unsuitable)[1] == DB2
+    assert listed.connect(servers.open_one, servers.judge)[1] == DB2
     assert servers.tried == [DB3, DB2]
 
 
 def test_by_default_every_connect_failure_is_the_hosts() -> None:
     listed, clock = host_list()
     servers = Servers({DB1: Refuses(PermissionError("Access denied")), DB2: OK, DB3: OK})
-    assert listed.connect(servers.open_one, servers.unsuitable)[1] == DB2
+    assert listed.connect(servers.open_one, servers.judge)[1] == DB2
     assert down_hosts(listed, clock) == {DB1}
 
 
