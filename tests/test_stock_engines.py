@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -332,3 +334,39 @@ def test_geodjango_schema_changes_and_spatial_queries_on_a_pooled_alias(fresh_po
         finally:
             with connection.schema_editor() as editor:
                 editor.delete_model(Place)
+
+
+PYMYSQL_SITE = """
+import pymysql
+pymysql.install_as_MySQLdb()
+import django
+from django.conf import settings
+settings.configure(INSTALLED_APPS=["mysqlpool"], DATABASES={"default": {
+    "ENGINE": "django.db.backends.mysql", "HOST": %(host)r, "PORT": %(port)r,
+    "USER": %(user)r, "PASSWORD": %(password)r, "NAME": "",
+    "OPTIONS": {"pool": {"pool_size": 2}}}})
+django.setup()
+from django.db import connection
+import mysqlpool
+ids = []
+for _ in range(2):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        ids.append(cursor.fetchone()[0])
+    connection.close()
+print(connection.driver.name, ids[0] == ids[1], mysqlpool.stats()["default"]["connects"])
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pymysql") is None, reason="PyMySQL is not installed")
+def test_a_site_that_installs_pymysql_as_mysqldb_is_pooled_on_pymysql():
+    """As a PyMySQL site starts, in a process of its own: install_as_MySQLdb()
+    before Django, which then loads second copies of PyMySQL's submodules
+    under MySQLdb's name (pymysql.constants loses COMMAND)."""
+    server = django_settings.SERVER
+    script = PYMYSQL_SITE % {"host": server.host, "port": str(server.port),
+                             "user": server.user, "password": server.password}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["pymysql", "True", "1"], result.stdout

@@ -3,6 +3,7 @@ and compat_cursor): the classes mysqlpool's PyMySQL connections are made from.""
 
 from __future__ import annotations
 
+import importlib
 import types
 from typing import Any
 
@@ -14,13 +15,24 @@ from .compat_errors import server_gone
 DRIVER = "PyMySQL"
 
 
+def submodule(dbapi: types.ModuleType, name: str) -> types.ModuleType:
+    """PyMySQL's own submodule ``name``, imported by its name.
+
+    Not an attribute of the package: after ``pymysql.install_as_MySQLdb()``,
+    Django's ``from MySQLdb.constants import ...`` loads second copies of
+    submodules under MySQLdb's name, and Python binds them to the package
+    (``pymysql.constants`` then lacks COMMAND).
+    """
+    return importlib.import_module(f"{dbapi.__name__}.{name}")
+
+
 def connection_class(dbapi: types.ModuleType) -> type:
     """A subclass of ``pymysql.connections.Connection`` with mysqlclient's API."""
-    base = dbapi.connections.Connection
-    command = dbapi.constants.COMMAND
-    converters = dbapi.converters
+    base = submodule(dbapi, "connections").Connection
+    command = submodule(dbapi, "constants.COMMAND")
+    converters = submodule(dbapi, "converters")
 
-    class Cursor(MySQLdbCursor, dbapi.cursors.Cursor):
+    class Cursor(MySQLdbCursor, submodule(dbapi, "cursors").Cursor):
         _mp_dbapi = dbapi
         _mp_driver = DRIVER
 

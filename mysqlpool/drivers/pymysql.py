@@ -24,7 +24,7 @@ class PyMySQLDriver(MySQLClientDriver):
 
     def __init__(self, dbapi: types.ModuleType) -> None:
         super().__init__(dbapi)
-        self._multi_statements = dbapi.constants.CLIENT.MULTI_STATEMENTS
+        self._multi_statements = compat.submodule(dbapi, "constants.CLIENT").MULTI_STATEMENTS
         # PyMySQL's Connection with mysqlclient's API (compat_pymysql).
         self._compat_class = compat.connection_class(dbapi)
 
@@ -35,7 +35,7 @@ class PyMySQLDriver(MySQLClientDriver):
 
     def django_conversions(self) -> dict:
         conversions = super().django_conversions()
-        field_type = self.dbapi.constants.FIELD_TYPE
+        field_type = compat.submodule(self.dbapi, "constants.FIELD_TYPE")
         for code in (field_type.DATE, field_type.DATETIME, field_type.TIMESTAMP):
             conversions[code] = _none_if_invalid(conversions[code])
         return conversions
