@@ -262,6 +262,17 @@ def test_unknown_key_in_pool_options():
     ({"max_lifetime": 60, "recycle": 60},
      "gives 'max_lifetime' = 60 (Django's PostgreSQL pool's name) and 'recycle'"),
     ({"max_waiting": 10}, "['max_waiting'] is not a pool argument"),
+    ({"target_session_attrs": "replica"},
+     "['target_session_attrs'] = 'replica': target_session_attrs must be one of 'any', "
+     "'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'"),
+    ({"max_replication_lag": -1},
+     "['max_replication_lag'] = -1: max_replication_lag must be a finite number of seconds"),
+    ({"max_replication_lag": 5},
+     "['max_replication_lag'] = 5: it bounds the lag of the replicas read from, so "
+     "target_session_attrs must be one of 'prefer-standby', 'read-only', 'standby' "
+     "(it is 'any')"),
+    ({"max_replication_lag": 5, "target_session_attrs": "read-write"},
+     "(it is 'read-write')"),
 ], ids=lambda value: str(value) if isinstance(value, dict) else "")
 def test_bad_lifecycle_arguments(pool, needle):
     with temporary_alias("bad", **entry(OPTIONS={"pool": pool})):
