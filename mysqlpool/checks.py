@@ -26,7 +26,52 @@ def check_pool_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             if error.msg not in seen:  # global settings would repeat per alias
                 seen.add(error.msg)
                 errors.append(error)
+        errors += foreign_alias_settings(alias, settings.DATABASES[alias])
+    if aliases:
+        errors += foreign_global_settings()
     return errors
+
+
+#: django-db-connection-pool's POOL_OPTIONS keys, and mysqlpool's names for them.
+_POOL_OPTIONS_KEYS = {"POOL_SIZE": "pool_size", "MAX_OVERFLOW": "max_overflow",
+                      "RECYCLE": "recycle", "TIMEOUT": "timeout", "ECHO": "echo",
+                      "PRE_PING": None}
+#: django-postgrespool's and django-mysqlpool's (2013) global settings.
+_FOREIGN_GLOBALS = {
+    "DATABASE_POOL_ARGS": "MYSQLPOOL_ARGUMENTS (the same SQLAlchemy pool arguments)",
+    "DATABASE_POOL_CLASS": "MYSQLPOOL_BACKEND (a name from sqlalchemy.pool, e.g. 'QueuePool')",
+}
+
+
+def foreign_alias_settings(alias: str, settings_dict: Any) -> list[checks.CheckMessage]:
+    """mysqlpool.E003: another pool package's settings on a pooled alias,
+    which would otherwise be ignored without a word."""
+    options = settings_dict.get("POOL_OPTIONS") if hasattr(settings_dict, "get") else None
+    if options is None:
+        return []
+    where = f"DATABASES[{alias!r}]"
+    if isinstance(options, dict):
+        translated = {_POOL_OPTIONS_KEYS.get(str(key).upper(), str(key).lower()): value
+                      for key, value in options.items()
+                      if _POOL_OPTIONS_KEYS.get(str(key).upper(), "") is not None}
+        equivalent = f"{where}['OPTIONS']['pool'] = {translated!r}"
+    else:
+        equivalent = f"{where}['OPTIONS']['pool'] = {{'pool_size': 10, ...}}"
+    return [checks.Error(
+        f"{where}['POOL_OPTIONS'] = {options!r} is django-db-connection-pool's setting, "
+        f"which mysqlpool does not read: the pool would use its defaults. Use "
+        f"{equivalent} (mysqlpool checks liveness itself: PRE_PING has no equivalent).",
+        obj=where, id="mysqlpool.E003")]
+
+
+def foreign_global_settings() -> list[checks.CheckMessage]:
+    """mysqlpool.E004: another pool package's global settings, which
+    mysqlpool would otherwise ignore without a word."""
+    return [checks.Error(
+        f"{name} = {getattr(settings, name)!r} is another pool package's setting "
+        f"(django-postgrespool's, django-mysqlpool's), which mysqlpool does not read. "
+        f"Use {equivalent}.", id="mysqlpool.E004")
+        for name, equivalent in _FOREIGN_GLOBALS.items() if hasattr(settings, name)]
 
 
 def alias_errors(alias: str, settings_dict: Any) -> list[checks.CheckMessage]:
@@ -76,7 +121,7 @@ def check_green_threads(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         f"{chosen} blocks gevent's and eventlet's green threads while it waits for the "
         f"server ({where}): in a gevent or eventlet server or worker (gunicorn -k gevent, "
         "celery -P gevent or -P eventlet) the process would run one query at a time.",
-        hint='Set MYSQLPOOL_DRIVER = "pymysql" (pip install "mysqlpool[pymysql]") for '
+        hint='Set MYSQLPOOL_DRIVER = "pymysql" (pip install PyMySQL) for '
         "processes that run green threads. If none does, add \"mysqlpool.W001\" to "
         "SILENCED_SYSTEM_CHECKS.",
         id="mysqlpool.W001",

@@ -195,7 +195,7 @@ def test_driver_not_installed(settings, monkeypatch, name):
     settings.MYSQLPOOL_DRIVER = name
     (message,) = [m for m in check_messages() if m.startswith("mysqlpool.E001")]
     assert_clear(message, f"MYSQLPOOL_DRIVER = {name!r}", f"{cls.distribution} is not installed",
-                 f"pip install 'mysqlpool[{cls.extra}]'", "or choose an installed driver")
+                 f"pip install {cls.distribution}", "or choose an installed driver")
     assert_reported(message, "mysqlpool.E001")
 
 
@@ -466,3 +466,26 @@ def test_bad_tls_options(options, needles):
         assert_clear(message, "mysqlpool.E002", *needles)
         error, _ = first_connection(OPTIONS=options)
         assert_clear(str(error), *needles)
+
+
+def test_another_pool_packages_alias_settings_are_named_with_their_equivalent():
+    """django-db-connection-pool's POOL_OPTIONS would be ignored silently."""
+    foreign = {"POOL_SIZE": 20, "MAX_OVERFLOW": 5, "PRE_PING": True}
+    with temporary_alias("bad", **entry(POOL_OPTIONS=foreign)):
+        (message,) = check_messages("bad")
+    assert_clear(message, "mysqlpool.E003",
+                 "DATABASES['bad']['POOL_OPTIONS'] = {'POOL_SIZE': 20, 'MAX_OVERFLOW': 5, "
+                 "'PRE_PING': True} is django-db-connection-pool's setting",
+                 "Use DATABASES['bad']['OPTIONS']['pool'] = {'pool_size': 20, 'max_overflow': 5}")
+
+
+@pytest.mark.parametrize(("name", "value", "equivalent"), [
+    ("DATABASE_POOL_ARGS", {"pool_size": 5}, "Use MYSQLPOOL_ARGUMENTS"),
+    ("DATABASE_POOL_CLASS", "sqlalchemy.pool.QueuePool", "Use MYSQLPOOL_BACKEND"),
+])
+def test_another_pool_packages_global_settings_are_named(settings, name, value, equivalent):
+    setattr(settings, name, value)
+    messages = [message for message in check_messages() if "mysqlpool.E004" in message]
+    assert len(messages) == 1, messages
+    assert_clear(messages[0], f"{name} = {value!r} is another pool package's setting",
+                 equivalent)

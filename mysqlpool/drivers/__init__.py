@@ -87,7 +87,7 @@ def _load(name: str | None) -> Driver:
     except DriverNotInstalled as exc:
         raise ImproperlyConfigured(
             f"MYSQLPOOL_DRIVER = {name!r}, but {exc}. Install it with "
-            f"pip install 'mysqlpool[{cls.extra}]', or choose an installed driver"
+            f"pip install {cls.distribution}, or choose an installed driver"
             f"{_installed_hint()}."
         ) from exc
 
@@ -119,8 +119,7 @@ def _detect(green: bool | None = None) -> Driver:
     raise ImproperlyConfigured(
         "MYSQLPOOL_DRIVER is unset and no supported MySQL driver is installed ("
         + "; ".join(problems)
-        + "). Install one: pip install 'mysqlpool[mysqlclient]', 'mysqlpool[pymysql]' "
-        "or 'mysqlpool[connector]'."
+        + "). Install one: pip install mysqlclient, PyMySQL or mysql-connector-python."
     )
 
 

@@ -103,6 +103,6 @@ def _prometheus_on() -> bool:
     if wanted and importlib.util.find_spec("prometheus_client") is None:
         raise ImproperlyConfigured(
             "MYSQLPOOL_PROMETHEUS = True, but prometheus_client is not installed. Install "
-            "it with pip install 'mysqlpool[prometheus]', or set MYSQLPOOL_PROMETHEUS = False."
+            "it with pip install prometheus_client, or set MYSQLPOOL_PROMETHEUS = False."
         )
     return wanted
