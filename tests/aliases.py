@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.db import connections
@@ -29,3 +29,20 @@ def temporary_alias(alias: str, **entry: Any) -> Iterator[Any]:
             del connections[alias]
         connections.settings.pop(alias, None)
         mysqlpool.close_pool(alias)
+
+
+@contextlib.contextmanager
+def alias_maker(connect_timeout: float, **entry: Any) -> Iterator[Callable[..., str]]:
+    """Yields ``add(alias, host, **pool)``, which makes a pooled alias over
+    servers of a test's own (``entry``: NAME, USER, PASSWORD), with
+    ``connect_timeout``; every alias made is removed at the end."""
+    with contextlib.ExitStack() as stack:
+
+        def add(alias: str, host: str, **pool: Any) -> str:
+            stack.enter_context(temporary_alias(
+                alias, HOST=host, PORT="3306", **entry,
+                OPTIONS={"connect_timeout": connect_timeout, "pool": pool},
+            ))
+            return alias
+
+        yield add

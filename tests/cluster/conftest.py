@@ -8,13 +8,11 @@ tests/cluster/requirements.py).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
-from tests.aliases import temporary_alias
+from tests.aliases import alias_maker
 from tests.cluster.galera import GaleraCluster, HAProxy
 from tests.cluster.requirements import GALERA, HAPROXY, node_programs, require_binaries
 from tests.users import User
@@ -81,14 +79,6 @@ def haproxy(request: pytest.FixtureRequest) -> Iterator[HAProxy]:
 @pytest.fixture
 def cluster_alias() -> Iterator[Callable[..., str]]:
     """``cluster_alias(name, host, **pool)``: a pooled alias for one test."""
-    with contextlib.ExitStack() as stack:
-
-        def add(alias: str, host: str, **pool: Any) -> str:
-            stack.enter_context(temporary_alias(
-                alias, HOST=host, PORT="3306", NAME=DATABASE, USER=APP.user,
-                PASSWORD=APP.password,
-                OPTIONS={"connect_timeout": CONNECT_TIMEOUT, "pool": pool},
-            ))
-            return alias
-
+    with alias_maker(CONNECT_TIMEOUT, NAME=DATABASE, USER=APP.user,
+                     PASSWORD=APP.password) as add:
         yield add

@@ -3,13 +3,11 @@ and pooled aliases over them for one test each."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
-from tests.aliases import temporary_alias
+from tests.aliases import alias_maker
 from tests.replication.topology import APP, DATABASE, Server, Topology
 from tests.server import server_binary
 
@@ -63,14 +61,6 @@ def hosts(*servers: Server) -> str:
 @pytest.fixture
 def replica_alias() -> Iterator[Callable[..., str]]:
     """``replica_alias(name, host, **pool)``: a pooled alias over the topology."""
-    with contextlib.ExitStack() as stack:
-
-        def add(alias: str, host: str, **pool: Any) -> str:
-            stack.enter_context(temporary_alias(
-                alias, HOST=host, PORT="3306", NAME=DATABASE, USER=APP.user,
-                PASSWORD=APP.password,
-                OPTIONS={"connect_timeout": CONNECT_TIMEOUT, "pool": pool},
-            ))
-            return alias
-
+    with alias_maker(CONNECT_TIMEOUT, NAME=DATABASE, USER=APP.user,
+                     PASSWORD=APP.password) as add:
         yield add
