@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, ProgrammingError, connections
+from django.db.backends.signals import connection_created
 
 import mysqlpool
 from tests.aliases import temporary_alias
@@ -98,6 +99,36 @@ def test_a_new_cursor_after_close_works():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 2")
         assert cursor.fetchone() == (2,)
+
+
+def test_connection_created_is_sent_on_each_connect_after_close_as_stock_django_does():
+    """Django's own test (backends ConnectionCreatedSignalTest): a receiver
+    sees every connect() after close(), the connection taken back from where
+    its wrapper parked it included."""
+    connection = connections["default"]
+    seen = []
+
+    def receiver(sender, connection, **kwargs):
+        seen.append(connection.connection)
+
+    connection.close()
+    connection_created.connect(receiver)
+    try:
+        for _ in range(3):
+            with connection.cursor():
+                pass
+            assert seen and seen[-1] is connection.connection
+            connection.close()
+        first_id = connection_id()
+        connection.close()
+        assert connection_id() == first_id, "the same connection, taken back"
+    finally:
+        connection_created.disconnect(receiver)
+    assert len(seen) == 5
+    seen.clear()
+    with connection.cursor():
+        pass
+    assert seen == []
 
 
 # ----- unknown state: closed, not returned ----------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
 
@@ -158,8 +159,9 @@ class PoolingMixin:
         """Take back the connection parked at the last close(), as Django's
         connect() would take a new one, without what stays true of it: the
         settings it was made for, autocommit on (it is parked only then), the
-        session set up for this wrapper. Like a persistent connection of
-        stock Django, it does not send ``connection_created`` again."""
+        session set up for this wrapper. It sends ``connection_created``, as
+        stock Django's connect() does after each close(): receivers that set
+        something up per connection see every use, as without a pool."""
         binding = self._binding
         if (binding is None or binding.pool is not parked.pool
                 or not binding.current(self.settings_dict)):
@@ -180,6 +182,7 @@ class PoolingMixin:
         self.connection = parked.connection
         self._checkout = parked
         self.run_on_commit = []
+        connection_created.send(sender=self.__class__, connection=self)
         return True
 
     @async_unsafe
