@@ -46,7 +46,8 @@ def mysqldb_as_users_install_it() -> Iterator[None]:
     """Without mysqlclient, PyMySQL installed as MySQLdb, as its users do for
     Django's MySQL backends (GeoDjango's imports MySQLdb's constants itself),
     for the import only: the rest of the suite runs as it did."""
-    if "MySQLdb" in sys.modules or importlib.util.find_spec("MySQLdb") is not None:
+    if ("MySQLdb" in sys.modules or importlib.util.find_spec("MySQLdb") is not None
+            or importlib.util.find_spec("pymysql") is None):
         yield
         return
     import pymysql
@@ -70,7 +71,8 @@ def _loads(engine: str) -> str | None:
     elif not HAS_MYSQLDB:
         return f"{engine} needs mysqlclient or PyMySQL (as MySQLdb)"
     try:
-        with mysqldb_as_users_install_it():
+        with (contextlib.nullcontext() if engine == CONNECTOR_ENGINE
+              else mysqldb_as_users_install_it()):
             load_backend(engine)
     except (ImproperlyConfigured, ImportError, OSError) as exc:
         return f"{engine} does not load here: {exc}"
