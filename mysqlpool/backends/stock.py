@@ -50,12 +50,13 @@ def is_stock_mysql(cls: Any) -> bool:
 
 def _pooling_mixin() -> type:
     from mysqlpool.drivers import import_django_mysql
-    from mysqlpool.drivers.connector_engine import connector_engine_driver
+
+    from .binding import current_driver
 
     # The pool's cursor is Django's MySQL one: with the connector's ENGINE
-    # alone, Django's MySQL backend is imported as mysqlpool's ENGINE imports
-    # it (the connector standing in for MySQLdb during the import).
-    import_django_mysql(connector_engine_driver)
+    # alone (no MySQLdb), Django's MySQL backend is imported as mysqlpool's
+    # ENGINE imports it, the detected driver standing in for MySQLdb.
+    import_django_mysql(current_driver)
     from .pooling import PoolingMixin
 
     return PoolingMixin
