@@ -111,7 +111,10 @@ def test_a_lagging_replica_is_left_until_it_catches_up(topology: Topology, repli
         figures = mysqlpool.stats()[alias]
         replica = figures["replication"][lagging_host]
         assert replica["behind"] and replica["lag"] > 2, figures
-        assert figures["behind_closed"] > 0, figures
+        # Its connections went for lagging (closed idle, or at checkout), or
+        # new ones skipped it: which, depends on whether its last connection
+        # reached its lifetime first, on a loaded machine.
+        assert figures["behind_closed"] + replica["skipped_behind"] > 0, figures
         assert noticed < 3.0, noticed
 
         topology.delay(lagging, 0)
