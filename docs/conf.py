@@ -15,12 +15,6 @@ if not settings.configured:
     settings.configure()
     django.setup()
 
-# mysqlpool gives PoolTimeout through the module's __getattr__ (it imports the
-# pool lazily); autodoc lists a module's members with dir(), so name it here.
-import mysqlpool  # noqa: E402
-
-mysqlpool.PoolTimeout = mysqlpool.PoolTimeout
-
 project = "mysqlpool"
 author = "mysqlpool's authors"
 

@@ -127,3 +127,9 @@ def __getattr__(name: str) -> Any:
 
         return PoolTimeout
     raise AttributeError(name)
+
+
+def __dir__() -> list[str]:
+    # PoolTimeout comes from __getattr__ (the pool is imported on first use):
+    # list it too, for dir(mysqlpool), autodoc and completion.
+    return sorted(set(globals()) | set(__all__))
