@@ -45,7 +45,7 @@ from tests.users import RUN
 REPOSITORY = Path(__file__).resolve().parents[2]
 PROJECT = Path(__file__).resolve().parent / "project"
 REDIS = ("127.0.0.1", 6379)
-#: The issue's setup: pool_size=10, max_overflow=0 in each process.
+#: Each deployed process's pool: pool_size=10, max_overflow=0.
 POOL_SIZE, MAX_OVERFLOW = 10, 0
 
 
