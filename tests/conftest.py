@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -9,8 +8,9 @@ from django.conf import settings
 from django.db import connections
 
 from tests import users
-from tests.server import ServerAddress, ThrowawayServer, server_binary
+from tests.server import ServerAddress, ThrowawayServer
 from tests.support.admin import AdminQueries, admin_queries
+from tests.support.requirements import OPENSSL, THROWAWAY_SERVER, require_binaries
 from tests.support.waiting import wait_for  # noqa: F401 - the tests import it from here
 from tests.users import admin_connection
 
@@ -62,8 +62,7 @@ def admin():
 def tls_server() -> Iterator[ThrowawayServer]:
     """A private server with TLS and a CA of its own (``ca.pem`` and
     ``ca-key.pem`` in its ``directory``), for the whole session."""
-    if server_binary() is None or shutil.which("openssl") is None:
-        pytest.skip("needs a mariadbd binary and openssl to start a server with TLS")
+    require_binaries(*THROWAWAY_SERVER, OPENSSL)
     server = ThrowawayServer(tls=True)
     server.start()
     yield server

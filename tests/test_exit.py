@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Admin, wait_for
-from tests.server import ThrowawayServer, server_binary
+from tests.server import ThrowawayServer
 from tests.support.admin import admin_queries
+from tests.support.requirements import THROWAWAY_SERVER, require_binaries
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -166,8 +167,7 @@ SAYS_ITS_CONNECTION = textwrap.dedent("""
 def private_server():
     """A server only this module's child processes use: its count of aborted
     clients is theirs."""
-    if server_binary() is None:
-        pytest.skip("needs a mariadbd binary to start a server of its own")
+    require_binaries(*THROWAWAY_SERVER)
     server = ThrowawayServer()
     server.start()
     admin_queries(server.address, per_query=True, use_database=False).query(

@@ -25,6 +25,7 @@ from tests.server import ThrowawayServer
 from tests.support.admin import AdminQueries
 from tests.support.holding import hold_concurrently  # noqa: F401
 from tests.support.requests import request  # noqa: F401
+from tests.support.requirements import THROWAWAY_SERVER, require_binaries
 from tests.users import User, admin_connection
 
 DATABASE = "chaos"
@@ -135,6 +136,7 @@ def _prepare(server: ChaosServer) -> None:
 
 @pytest.fixture(scope="session")
 def chaos_server() -> Iterator[ChaosServer]:
+    require_binaries(*THROWAWAY_SERVER)
     throwaway = ThrowawayServer(secure_file_priv=True)
     throwaway.start()
     server = ChaosServer(throwaway)

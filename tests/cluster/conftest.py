@@ -3,7 +3,7 @@ started by the tests in throwaway directories and stopped at the end.
 
 The tests need the Debian packages mariadb-server, galera-4, rsync and
 haproxy; without one, the tests that need it are skipped, naming it (see
-tests/cluster/requirements.py).
+tests/cluster/requirements.py and tests/support/requirements.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import pytest
 
 from tests.aliases import alias_maker
 from tests.cluster.galera import GaleraCluster, HAProxy
-from tests.cluster.requirements import GALERA, HAPROXY, node_programs, require_binaries
+from tests.cluster.requirements import GALERA, HAPROXY, node_programs
+from tests.support.requirements import require_binaries
 from tests.users import User
 
 DATABASE = "cluster"

@@ -9,13 +9,16 @@ suite's server (``MYSQLPOOL_TEST_URL`` or a throwaway mariadbd, see
 tests/server.py), a database and a user of this run's own: the user's rows in
 PROCESSLIST are the connections the processes under test hold.
 
-The Celery tests need Redis on 127.0.0.1:6379 (.ci/run starts one when none
-answers); they fail saying so when it is missing.
+The tests that drive HTTP servers need wrk, the Celery tests Redis on
+127.0.0.1:6379 (.ci/run installs both, and starts Redis when none answers);
+without them those tests are skipped saying so, or fail under
+MYSQLPOOL_TEST_REQUIRE_ALL (see tests/support/requirements.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -27,7 +30,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,12 +39,13 @@ from django.conf import settings
 
 from tests.conftest import wait_for
 from tests.support.admin import admin_queries
+from tests.support.requirements import WRK, missing, require_binaries
 from tests.users import RUN
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PROJECT = Path(__file__).resolve().parent / "project"
 REDIS = ("127.0.0.1", 6379)
-#: The issue's setup: pool_size=10, max_overflow=0 in each process.
+#: Each deployed process's pool: pool_size=10, max_overflow=0.
 POOL_SIZE, MAX_OVERFLOW = 10, 0
 
 
@@ -291,12 +295,20 @@ class ConnectionSampler:
         self._thread.join(10)
 
 
-def wrk(db: Database, url: str, *, seconds: float = 3, connections: int = 200,
-        threads: int = 2, user: str | None = None) -> Load:
-    """Drive ``url`` with wrk; the errors are non-2xx answers and socket errors.
-    The server connections counted are ``user``'s (the database user by default)."""
-    binary = shutil.which("wrk")
-    assert binary, "wrk is needed (apt install wrk; .ci/run installs it)"
+@pytest.fixture
+def wrk() -> Callable[..., Load]:
+    """``wrk(db, url, seconds=3, connections=200, threads=2, user=None)``:
+    :func:`drive` with wrk. Without wrk the test is skipped before it starts
+    anything."""
+    (binary,) = require_binaries(WRK)
+    return functools.partial(drive, binary)
+
+
+def drive(binary: str, db: Database, url: str, *, seconds: float = 3,
+          connections: int = 200, threads: int = 2, user: str | None = None) -> Load:
+    """Drive ``url`` with wrk (``binary``); the errors are non-2xx answers and
+    socket errors. The server connections counted are ``user``'s (the database
+    user by default)."""
     with ConnectionSampler(db, user) as sampler:
         result = subprocess.run(
             [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
@@ -332,10 +344,10 @@ def redis_answers() -> bool:
 def redis() -> str:
     """The Redis broker these tests need on 127.0.0.1:6379 (.ci/run starts it)."""
     if not redis_answers():
-        pytest.fail(
-            "The Celery tests need Redis on 127.0.0.1:6379 and none answers. Start one: "
-            "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' "
-            "--appendonly no (.ci/run does this when it is missing)."
+        missing(
+            "Redis does not answer on 127.0.0.1:6379 (Debian package redis-server; "
+            "start one: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 "
+            "--save '' --appendonly no)"
         )
     return "redis://127.0.0.1:6379/0"
 

@@ -24,7 +24,6 @@ from .conftest import (
     project_env,
     record,
     wait_for,
-    wrk,
 )
 
 pytestmark = pytest.mark.deploy
@@ -44,7 +43,7 @@ def gunicorn(services, database, name: str, *args: str, statuses=(200,), **env: 
     return service
 
 
-def test_sync_workers(services, database):
+def test_sync_workers(services, database, wrk):
     """Several sync workers: 0 errors, at most workers × (pool_size + max_overflow)
     server connections (one each in practice: a sync worker serves one request
     at a time)."""
@@ -61,7 +60,7 @@ def test_sync_workers(services, database):
     assert_quiet(server)
 
 
-def test_gthread_and_gevent(services, database):
+def test_gthread_and_gevent(services, database, wrk):
     """gthread (32 threads) and gevent on PyMySQL, served side by side and
     measured in turns (the machine's load shifts): 0 errors, at most pool_size
     server connections each, and each worker running several queries at once.
@@ -105,7 +104,7 @@ def test_gthread_and_gevent(services, database):
 
 
 @pytest.mark.parametrize("worker", ["sync", "gthread"])
-def test_preload_after_a_query_at_import(services, database, tmp_path, worker):
+def test_preload_after_a_query_at_import(services, database, tmp_path, worker, wrk):
     """--preload, the app querying the database while it loads (in the master,
     which keeps that connection): the workers never use the master's
     connection, never close it (also when they are replaced, on SIGHUP), and

@@ -22,7 +22,6 @@ from .conftest import (
     project_env,
     record,
     wait_for,
-    wrk,
 )
 
 pytestmark = pytest.mark.deploy
@@ -48,7 +47,7 @@ def connections_reported(samples) -> int:
                    if name == "mysqlpool_connections" and 'alias="default"' in labels))
 
 
-def test_multiprocess_metrics_add_up_to_the_servers_count(services, database, tmp_path):
+def test_multiprocess_metrics_add_up_to_the_servers_count(services, database, tmp_path, wrk):
     pytest.importorskip("prometheus_client", reason="needs prometheus_client")
     directory = tmp_path / "prometheus"
     directory.mkdir()

@@ -16,13 +16,12 @@ from .conftest import (
     get,
     project_env,
     record,
-    wrk,
 )
 
 pytestmark = pytest.mark.deploy
 
 
-def test_uvicorn_async_views(services, database):
+def test_uvicorn_async_views(services, database, wrk):
     """Two uvicorn workers serving an async view (aget, acount) under wrk: 0
     errors, at most workers × (pool_size + max_overflow) server connections,
     and a clean exit."""

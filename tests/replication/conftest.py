@@ -9,15 +9,14 @@ import pytest
 
 from tests.aliases import alias_maker
 from tests.replication.topology import APP, DATABASE, Server, Topology
-from tests.server import server_binary
+from tests.support.requirements import THROWAWAY_SERVER, require_binaries
 
 CONNECT_TIMEOUT = 2
 
 
 @pytest.fixture(scope="module")
 def shared_topology() -> Iterator[Topology]:
-    if server_binary() is None:
-        pytest.skip("the replication tests start MariaDB servers: mariadbd not found")
+    require_binaries(*THROWAWAY_SERVER)
     topology = Topology()
     try:
         topology.start()
@@ -43,8 +42,7 @@ def topology(shared_topology: Topology, django_db_blocker) -> Iterator[Topology]
 @pytest.fixture
 def fresh_topology(django_db_blocker) -> Iterator[Topology]:
     """A topology of its own, for a test that breaks it (kills the primary)."""
-    if server_binary() is None:
-        pytest.skip("the replication tests start MariaDB servers: mariadbd not found")
+    require_binaries(*THROWAWAY_SERVER)
     topology = Topology()
     try:
         topology.start()
