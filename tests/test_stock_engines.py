@@ -240,6 +240,19 @@ def test_a_backend_that_pools_itself_is_not_pooled_again():
     assert "pools connections itself" in message
 
 
+def test_django_db_connection_pool_s_engine_is_not_pooled_twice():
+    """Its backend derives from Django's MySQL one and pools with SQLAlchemy
+    in a mixin of its own, under no name Django's pools use."""
+    engine = "dj_db_conn_pool.backends.mysql"
+    require_loads(engine)
+    with pytest.raises(ImproperlyConfigured) as raised:
+        with temporary_alias("dbcp", **entry(engine, pool=True)):
+            pass
+    message = str(raised.value)
+    assert "DATABASES['dbcp']['OPTIONS']['pool']" in message
+    assert "pools connections itself" in message
+
+
 @needs_mysqldb
 def test_a_wrapper_made_before_the_app_was_ready_is_pooled(fresh_pools):
     """Django makes the default alias's wrapper while importing models,

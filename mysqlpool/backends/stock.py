@@ -80,11 +80,25 @@ def pool_if_asked(wrapper: Any) -> Any:
     return wrapper
 
 
+#: Packages whose MySQL backends pool connections themselves under Django's
+#: MySQL DatabaseWrapper, without Django's ``pool``/``close_pool`` names.
+SELF_POOLING_PACKAGES = frozenset({"dj_db_conn_pool"})  # django-db-connection-pool
+
+
+def pools_itself(cls: type) -> bool:
+    """Whether ``cls`` keeps a pool of its own: Django's names for one (its
+    PostgreSQL backend's), or a base class from a pooling package."""
+    if getattr(cls, "pool", None) is not None or hasattr(cls, "close_pool"):
+        return True
+    return any(base.__module__.partition(".")[0] in SELF_POOLING_PACKAGES
+               for base in cls.__mro__)
+
+
 def refuse_own_pool(cls: type, alias: str) -> None:
     """``OPTIONS["pool"]`` must never mean two things: a backend that pools
     connections itself (as Django's PostgreSQL backend does, with the same
-    key) is not pooled again."""
-    if getattr(cls, "pool", None) is not None or hasattr(cls, "close_pool"):
+    key, or django-db-connection-pool's) is not pooled again."""
+    if pools_itself(cls):
         raise ImproperlyConfigured(
             f"DATABASES[{alias!r}]['OPTIONS']['pool']: the backend "
             f"{cls.__module__}.{cls.__qualname__} pools connections itself with this "
