@@ -101,8 +101,8 @@ def refuse_own_pool(cls: type, alias: str) -> None:
     if pools_itself(cls):
         raise ImproperlyConfigured(
             f"DATABASES[{alias!r}]['OPTIONS']['pool']: the backend "
-            f"{cls.__module__}.{cls.__qualname__} pools connections itself with this "
-            "setting, so mysqlpool does not pool it too. Use the backend's own pool "
+            f"{cls.__module__}.{cls.__qualname__} pools connections itself, "
+            "so mysqlpool does not pool it too. Use the backend's own pool "
             "(remove 'mysqlpool' from INSTALLED_APPS), or mysqlpool's, with "
             "ENGINE = 'mysqlpool.backends.mysqlpool'."
         )
