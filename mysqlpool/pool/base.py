@@ -35,7 +35,7 @@ from . import housekeeping, maintenance
 from .checkout import PooledConnection, exiting, thread_checkouts
 from .connecting import Opener
 from .gate import FairGate, Turn
-from .liveness import idle_problem
+from .liveness import idle_problem, usable_as_parked
 from .maintenance import RefillSchedule
 from .returns import Returns
 from .slot import KEY, Slot
@@ -142,8 +142,12 @@ class ConnectionPool(Returns, PoolState):
             self._park(entry)
             return False
         now = time.monotonic()
-        if self._problem(entry, now, free_slot=True) is not None:
-            return False
+        slot = entry.slot
+        if not (slot.host is None and slot.opened_at >= self.failed_over_at
+                and usable_as_parked(self.driver, entry.connection, slot, now,
+                                     self.config.ping_after_idle)):
+            if self._problem(entry, now, free_slot=True) is not None:
+                return False
         entry.resume(now)
         if self.observer is not None:
             self.observer.waited(self, time.monotonic() - now)
