@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any, TypeVar
 
 __all__ = ["auto_close_db", "close_pool", "stats", "PoolTimeout"]
@@ -48,7 +48,7 @@ def _busy_connections() -> set[str]:
     }
 
 
-def _close_connections(leave: set[str] = frozenset()) -> None:
+def _close_connections(leave: Container[str] = frozenset()) -> None:
     from django.db import connections
 
     for connection in connections.all(initialized_only=True):

@@ -78,7 +78,7 @@ def alias_errors(alias: str, settings_dict: Any) -> list[checks.CheckMessage]:
     """The problems with one pooled alias's settings, as system check errors."""
     from .drivers import get_driver
 
-    errors = []
+    errors: list[checks.CheckMessage] = []
     if is_own_engine(settings_dict):  # a stock ENGINE's driver is its MySQLdb
         try:
             get_driver(getattr(settings, "MYSQLPOOL_DRIVER", None))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -41,7 +41,7 @@ CELERY_FIXUP = "celery.fixups.django"
 def _called_from_celery_fixup() -> bool:
     """Whether close_pool() was called by Celery's Django fixup (directly, or
     through a subclass's close_pool() calling this one)."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(3):
         if frame is None:
             return False
@@ -51,7 +51,17 @@ def _called_from_celery_fixup() -> bool:
     return False
 
 
-class PoolingMixin:
+if TYPE_CHECKING:
+    from types import FrameType
+
+    # What the mixin goes in front of: Django's MySQL DatabaseWrapper, or a
+    # subclass of it (see backends.stock).
+    from django.db.backends.mysql.base import DatabaseWrapper as _MySQLWrapper
+else:
+    _MySQLWrapper = object
+
+
+class PoolingMixin(_MySQLWrapper):
     """Before a Django MySQL DatabaseWrapper class in the bases: a MySQL
     connection checked out of a per-alias pool."""
 
@@ -81,7 +91,9 @@ class PoolingMixin:
         if _GREEN_THREADS_INSTALLED:
             # Only where gevent or eventlet could patch: the clear error for
             # a wrapper made before (an extra frame on every cursor otherwise).
-            self.validate_thread_sharing = self._validate_thread_sharing_green
+            # On the instance, over the class's method.
+            self.validate_thread_sharing = (  # type: ignore[method-assign]
+                self._validate_thread_sharing_green)
 
     # ----- the driver, in place of MySQLdb ------------------------------------
 
@@ -202,7 +214,8 @@ class PoolingMixin:
                 binding.config, conn_params, self.settings_dict,
             )
         self._pool = pool
-        checkout = self._checkout = pool.checkout(owner=self)
+        # A binding with a config has its pool (see binding.resolve).
+        checkout = self._checkout = pool.checkout(owner=self)  # type: ignore[union-attr]
         self._checked_out_state = checkout.slot.session_state
         return checkout.connection
 
@@ -242,7 +255,8 @@ class PoolingMixin:
             # they show in connection.queries like stock Django's. One statement
             # each needs no multi-statement support.
             raw = CursorWrapper(self.driver.cursor(self.connection), self.driver, None)
-            with self._prepare_cursor(raw) as cursor:
+            # Django's private method, not in django-stubs.
+            with self._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
                 for statement in statements:
                     cursor.execute(statement)
         if checkout is not None:
@@ -251,7 +265,7 @@ class PoolingMixin:
     def _close(self) -> None:
         checkout = self._checkout
         if checkout is None:
-            return super()._close()
+            return super()._close()  # type: ignore[misc]  # private: not in django-stubs
         self._checkout = None
         if self._failed_health_check:
             checkout.mark_broken("it failed Django's health check (CONN_HEALTH_CHECKS)")
@@ -341,14 +355,14 @@ class PoolingMixin:
 
     def _commit(self) -> None:
         try:
-            super()._commit()
+            super()._commit()  # type: ignore[misc]  # private: not in django-stubs
         except Exception as exc:
             self._mark_broken("COMMIT failed on it", exc)
             raise
 
     def _rollback(self) -> None:
         try:
-            BaseDatabaseWrapper._rollback(self)
+            BaseDatabaseWrapper._rollback(self)  # type: ignore[attr-defined]  # as _commit
         except self.Database.NotSupportedError:
             pass
         except Exception as exc:

@@ -126,7 +126,7 @@ def install() -> None:
 
         # On Django's handler alone: a ConnectionHandler made elsewhere (a
         # test's) keeps Django's behaviour.
-        connections.create_connection = create_pooled_connection
+        connections.create_connection = create_pooled_connection  # type: ignore[method-assign]
     pool_made_wrappers()
 
 

@@ -70,7 +70,7 @@ def _create_cursor_of_subclass(self: Any, name: str | None = None) -> Any:
     return wrapped
 
 
-def pooled_class(cls: type) -> type:
+def pooled_class(cls: type[mysql_base.DatabaseWrapper]) -> type:
     """The pooled subclass of a stock backend's DatabaseWrapper class."""
     pooled = _pooled_classes.get(cls)
     if pooled is not None:

@@ -7,7 +7,7 @@ import importlib
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from ..targets import TARGET_SESSION_ATTRS
 
@@ -33,7 +33,8 @@ def seconds(allow_none: bool = False, allow_minus_one: bool = False, minimum: fl
         ok = (
             isinstance(value, numbers.Real) and not isinstance(value, bool)
             and math.isfinite(value)
-            and (value >= minimum if inclusive else value > minimum)
+            # numbers.Real declares only < and <=; every real number compares.
+            and (cast(float, value) >= minimum if inclusive else cast(float, value) > minimum)
         )
         if not ok:
             valid = f"a finite number of seconds {'>=' if inclusive else '>'} {minimum}"

@@ -134,7 +134,7 @@ def _installed_hint() -> str:
     return f" ({', '.join(names)} installed)" if names else " (none is installed)"
 
 
-def import_django_mysql(driver: Callable[[], Driver]):
+def import_django_mysql(driver: Callable[[], Driver]) -> types.ModuleType:
     """Import ``django.db.backends.mysql.base`` and return it.
 
     It imports ``MySQLdb`` at module level. When mysqlclient is missing, the

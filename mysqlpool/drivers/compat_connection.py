@@ -14,7 +14,7 @@ method and the driver.
 from __future__ import annotations
 
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .compat_errors import class_name, make
 
@@ -92,6 +92,31 @@ class MySQLdbConnection:
     _mp_status: tuple = (0, 0, 0, None, 0, False)
     _mp_pending: Result | None = None
     _mp_error: tuple = (0, "", "00000")
+
+    if TYPE_CHECKING:
+        # Supplied by the driver's connection class or by its subclass (see
+        # the module docstring).
+        @property
+        def encoding(self) -> str: ...
+
+        @property
+        def server_info(self) -> str: ...
+
+        def _mp_escape_string(self, s: bytes) -> bytes: ...
+
+        def _mp_escape(self, obj: Any) -> str | bytes: ...
+
+        def _mp_send(self, query: bytes) -> None: ...
+
+        def _mp_read(self) -> None: ...
+
+        def _mp_stat(self) -> str: ...
+
+        def _mp_get_autocommit(self) -> bool: ...
+
+        def character_set_name(self) -> str: ...
+
+        def close(self) -> None: ...
 
     # ----- helpers ------------------------------------------------------------------
 
@@ -178,7 +203,7 @@ class MySQLdbConnection:
         # (mysql-connector deprecates its method for the server_info property.)
         server_info = getattr(type(self), "server_info", None)
         info = self.server_info if isinstance(server_info, property) else (
-            super().get_server_info())
+            super().get_server_info())  # type: ignore[misc]  # the driver's class, next in the MRO
         return info[6:] if info.startswith("5.5.5-") else info
 
     # ----- the low-level query API ---------------------------------------------------

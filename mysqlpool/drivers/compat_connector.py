@@ -9,7 +9,7 @@ import importlib
 import struct
 import types
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.backends.utils import typecast_time
 
@@ -25,7 +25,7 @@ _ENCODINGS = {"utf8mb4": "utf8", "utf8mb3": "utf8", "utf8": "utf8", "latin1": "c
 
 def converter_class(dbapi: types.ModuleType) -> type:
     """The connector's converter for Django, giving mysqlclient's values."""
-    django_base = importlib.import_module("mysql.connector.django.base")
+    django_base: Any = importlib.import_module("mysql.connector.django.base")
 
     class MySQLdbLikeConverter(django_base.DjangoMySQLConverter):
         def _uuid_to_mysql(self, value: Any) -> bytes:
@@ -71,14 +71,14 @@ def _protocol(base: type) -> Any:
     return Protocol()
 
 
-def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type:
+def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type[Any]:
     """mysql-connector's pure-Python connection with mysqlclient's API, taking
     the TLS arguments tls.py gives (``_tls_context``, ``_tls_required``)."""
     module = importlib.import_module("mysql.connector.connection")
-    base = module.MySQLConnection
+    base: Any = module.MySQLConnection
     server_cmd = importlib.import_module("mysql.connector.constants").ServerCmd
     protocol = _protocol(importlib.import_module("mysql.connector.protocol").MySQLProtocol)
-    cursor_base = importlib.import_module("mysql.connector.cursor").MySQLCursorBuffered
+    cursor_base: Any = importlib.import_module("mysql.connector.cursor").MySQLCursorBuffered
 
     def fail(db: Any, exc: BaseException) -> BaseException:
         return db._mp_fail(exc)
@@ -161,6 +161,11 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type:
         # The connector's own (it closes the socket; mysqlclient's stops the
         # server): the connector calls it itself.
         shutdown = base.shutdown
+
+        if TYPE_CHECKING:
+            # The connector's (properties of its connection).
+            charset: str
+            python_charset: str
 
         def __init__(self, *args: Any, _tls_context: Any = None, _tls_required: bool = False,
                      **kwargs: Any) -> None:

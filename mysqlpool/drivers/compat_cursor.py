@@ -15,7 +15,7 @@ The driver's subclass supplies two methods that talk to the server:
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .compat_errors import make
 
@@ -46,19 +46,28 @@ class MySQLdbCursor:
     max_multi_stmt_count = 200
     executemany_fallback = None
     # Plain attributes, as mysqlclient's; they shadow the driver's properties.
-    connection = None
-    description = None
-    description_flags = None
-    rowcount = 0
-    lastrowid = None
-    rownumber = None
+    connection: Any = None
+    description: tuple | None = None
+    description_flags: Any = None
+    #: None while a statement runs; _mp_store sets it.
+    rowcount: int | None = 0
+    lastrowid: int | None = None
+    #: An int whenever _rows is set (_mp_store sets both).
+    rownumber: int | None = None
     warning_count = 0
     arraysize = 1
-    _executed = None
-    _rows = None
+    _executed: bytes | None = None
+    _rows: tuple | None = None
+
+    if TYPE_CHECKING:
+        # Supplied by the driver's subclass (see the module docstring).
+        def _mp_run(self, db: Any, query: bytes) -> None: ...
+
+        def _mp_next(self, db: Any) -> bool: ...
 
     def __init__(self, connection: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(connection, *args, **kwargs)
+        # The driver's cursor class, next in the subclass's MRO.
+        super().__init__(connection, *args, **kwargs)  # type: ignore[call-arg]
         self.connection = connection
         self.description = self.description_flags = self.lastrowid = None
         self.rowcount = self.warning_count = 0
@@ -219,7 +228,7 @@ class MySQLdbCursor:
         self.lastrowid = None
         self._mp_run(db, query)
         self._executed = query
-        return self.rowcount
+        return self.rowcount  # type: ignore[return-value]  # an int: _mp_run stored it
 
     def nextset(self) -> int | None:
         db = self._get_db()
@@ -234,10 +243,11 @@ class MySQLdbCursor:
     def fetchone(self) -> tuple | None:
         self._check_executed()
         rows = self._rows
-        if rows is None or self.rownumber >= len(rows):
+        # rownumber is an int whenever rows are stored (_mp_store sets both).
+        if rows is None or self.rownumber >= len(rows):  # type: ignore[operator]
             return None
-        result = rows[self.rownumber]
-        self.rownumber += 1
+        result = rows[self.rownumber]  # type: ignore[index]
+        self.rownumber += 1  # type: ignore[operator]
         return result
 
     def fetchmany(self, size: int | None = None) -> tuple:
@@ -245,7 +255,7 @@ class MySQLdbCursor:
         rows = self._rows
         if rows is None:
             return ()
-        end = self.rownumber + (size or self.arraysize)
+        end = self.rownumber + (size or self.arraysize)  # type: ignore[operator]  # as fetchone
         result = rows[self.rownumber:end]
         self.rownumber = min(end, len(rows))
         return result
@@ -262,7 +272,7 @@ class MySQLdbCursor:
     def scroll(self, value: int, mode: str = "relative") -> None:
         self._check_executed()
         if mode == "relative":
-            target = self.rownumber + value
+            target = cast(int, self.rownumber) + value  # executed: rows are stored
         elif mode == "absolute":
             target = value
         else:

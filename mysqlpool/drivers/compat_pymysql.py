@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import mysqlclient_shaped
 from .compat_connection import MySQLdbConnection, Result, exception_attributes
@@ -26,13 +26,14 @@ def submodule(dbapi: types.ModuleType, name: str) -> types.ModuleType:
     return importlib.import_module(f"{dbapi.__name__}.{name}")
 
 
-def connection_class(dbapi: types.ModuleType) -> type:
+def connection_class(dbapi: types.ModuleType) -> type[Any]:
     """A subclass of ``pymysql.connections.Connection`` with mysqlclient's API."""
-    base = submodule(dbapi, "connections").Connection
+    base: Any = submodule(dbapi, "connections").Connection
     command = submodule(dbapi, "constants.COMMAND")
     converters = submodule(dbapi, "converters")
+    cursor_base: Any = submodule(dbapi, "cursors").Cursor
 
-    class Cursor(MySQLdbCursor, submodule(dbapi, "cursors").Cursor):
+    class Cursor(MySQLdbCursor, cursor_base):
         _mp_dbapi = dbapi
         _mp_driver = DRIVER
 
@@ -85,6 +86,11 @@ def connection_class(dbapi: types.ModuleType) -> type:
         locals().update(exception_attributes(dbapi))
         default_cursor = Cursor
         _mp_insert_id = 0
+
+        if TYPE_CHECKING:
+            # PyMySQL's (set in its __init__).
+            _read_timeout: float | None
+            _write_timeout: float | None
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("cursorclass", Cursor)

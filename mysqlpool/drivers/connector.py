@@ -56,20 +56,21 @@ class ConnectorDriver(Driver):
 
     def mysqldb_stand_in(self) -> dict[str, types.ModuleType]:
         constants = importlib.import_module("mysql.connector.constants")
-        field_type = types.ModuleType("MySQLdb.constants.FIELD_TYPE")
+        # Modules made here, given their attributes one by one.
+        field_type: Any = types.ModuleType("MySQLdb.constants.FIELD_TYPE")
         for name in dir(constants.FieldType):
             if name.isupper():
                 setattr(field_type, name, getattr(constants.FieldType, name))
         field_type.CHAR = constants.FieldType.TINY  # MySQLdb's alias
-        client = types.ModuleType("MySQLdb.constants.CLIENT")
+        client: Any = types.ModuleType("MySQLdb.constants.CLIENT")
         for name in dir(constants.ClientFlag):
             if name.isupper():
                 setattr(client, name, getattr(constants.ClientFlag, name))
-        constants_module = types.ModuleType("MySQLdb.constants")
+        constants_module: Any = types.ModuleType("MySQLdb.constants")
         constants_module.CLIENT, constants_module.FIELD_TYPE = client, field_type
-        converters = types.ModuleType("MySQLdb.converters")
+        converters: Any = types.ModuleType("MySQLdb.converters")
         converters.conversions = {}
-        mysqldb = types.ModuleType("MySQLdb")
+        mysqldb: Any = types.ModuleType("MySQLdb")
         for name in (
             "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
             "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",

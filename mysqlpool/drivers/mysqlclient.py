@@ -62,7 +62,7 @@ class MySQLClientDriver(Driver):
     def verify_ca_checks_host_name(self) -> bool:
         return tls_arguments.chain_check_includes_host_name(self.name, self.client_library())
 
-    def connect(self, params: dict[str, Any]) -> Any:
+    def connect(self, params: Mapping[str, Any]) -> Any:
         params = dict(params)
         probe = params.pop("_tls_probe_greeting", False)
         if probe and greeting.server_offers_tls(params) is False:

@@ -87,8 +87,9 @@ class PyMySQLDriver(MySQLClientDriver):
         if params.pop("_tls_required", False):
             params["ssl"] = context
         shared: list = [context] if context is not None else []
+        compat_class: Any = self._compat_class
 
-        class Connection(self._compat_class):
+        class Connection(compat_class):
             def _create_ssl_ctx(self, sslp):
                 if not shared:
                     shared.append(super()._create_ssl_ctx(sslp))

@@ -7,7 +7,7 @@ list the pools in use (``set_pool_source``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 #: The counters every pool keeps and every exporter publishes.
@@ -18,11 +18,14 @@ COUNTERS = (
 
 
 class Measured(Protocol):
-    """A pool, as the metrics see it."""
+    """A pool, as the metrics see it (which only read these)."""
 
-    alias: str
-    retired: bool
-    metric_attributes: Mapping[str, str]
+    @property
+    def alias(self) -> str: ...
+    @property
+    def retired(self) -> bool: ...
+    @property
+    def metric_attributes(self) -> Mapping[str, str]: ...
 
     def snapshot(self) -> dict[str, Any]:
         """Its settings, state and counters (mysqlpool.stats())."""
@@ -32,10 +35,10 @@ class Measured(Protocol):
         waiting, timeouts."""
 
 
-_pool_source: Callable[[], list[Measured]] = list
+_pool_source: Callable[[], Sequence[Measured]] = list
 
 
-def set_pool_source(source: Callable[[], list[Measured]]) -> None:
+def set_pool_source(source: Callable[[], Sequence[Measured]]) -> None:
     """How to list the pools in use now, one per alias (set by the pool
     registry when it is imported)."""
     global _pool_source

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from .. import targets
 from ..config import PoolConfig
@@ -59,8 +59,9 @@ class Opener:
             if isinstance(host, str) and not host.startswith("/"):
                 hosts = [(host, int(params.get("port") or 3306))]
         #: Several hosts in HOST: where each new connection goes (None: one host).
-        self.hosts = hosts and HostList(hosts, config.load_balance_hosts,
-                                        self.target, config.host_retry_after)
+        # (parse_hosts gives None or a list that is never empty.)
+        self.hosts = cast("HostList | None", hosts and HostList(
+            hosts, config.load_balance_hosts, self.target, config.host_retry_after))
         self.replicas = ReplicaWatch(self.max_lag)
         self._replication = targets.needs_replica_status(self.target, self.max_lag)
         self._host_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -41,7 +41,7 @@ def idle_problem(driver: Driver, dbapi_connection: Any, slot: Slot, now: float,
     """
     if slot.expires <= now:
         return "it reached its lifetime (recycle)", True
-    idle = now - slot.last_used  # type: ignore[operator]  (never None once used)
+    idle = now - slot.last_used  # type: ignore[operator]  # never None once used
     ping_after_idle = config.ping_after_idle
     ping = ping_after_idle is not None and idle > ping_after_idle
     if not ping and idle < POLL_AFTER_IDLE:

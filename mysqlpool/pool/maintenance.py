@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from ..config import PoolConfig
 from ..drivers import Driver
 from ..metrics import Observer
+from ..metrics.figures import Measured
 from . import lag, leaks
 from .checkout import PooledConnection
 from .liveness import seen_closed, socket_problem
@@ -69,8 +70,9 @@ class RefillSchedule:
         self.not_before = 0.0
 
 
-class Tended(Protocol):
-    """What housekeeping needs of a pool (base.ConnectionPool)."""
+class Tended(Measured, Protocol):
+    """What housekeeping needs of a pool (base.ConnectionPool), besides what
+    the metrics read."""
 
     alias: str
     pid: int

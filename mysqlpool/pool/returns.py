@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .. import statements
 from ..drivers import Driver
@@ -34,6 +36,14 @@ class Returns:
     _parks: bool
     #: pool_size: the most connections parked (inf: no limit).
     _keep: float
+    # What the observer reads of the pool (metrics.figures.Measured).
+    alias: str
+    metric_attributes: Mapping[str, str]
+
+    if TYPE_CHECKING:
+        def snapshot(self) -> dict[str, Any]: ...
+
+        def metric_figures(self) -> dict[str, Any]: ...
 
     def slot_freed(self) -> None:
         """A checkout has ended (however): its slot goes to the next in line."""

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 from ..config import PoolConfig
 from ..drivers import Driver
@@ -67,7 +67,7 @@ class PoolState:
         # Parked connections are idle: free for anyone, kept near the wrapper
         # that used them last.
         idle = (len(self.idle_records()) + self.parked()) if hasattr(sa_pool, "checkedin") else None
-        figures = {
+        figures: dict[str, Any] = {
             "alias": self.alias,
             "driver": self.driver.name,
             "pool_class": config.pool_class.__name__,
@@ -80,7 +80,9 @@ class PoolState:
             "idle": idle,
             # Connections open beyond pool_size (SQLAlchemy's own overflow counts
             # slots whose connection was closed, and unopened ones as negative).
-            "overflow": (max(0, len(self.entries) + len(self.idle_records()) - config.pool_size)
+            # (A pool with overflow is a QueuePool, whose pool_size is set.)
+            "overflow": (max(0, len(self.entries) + len(self.idle_records())
+                             - cast(int, config.pool_size))
                          if hasattr(sa_pool, "overflow") else None),
             "waiting": self.waiting(),
         }

@@ -12,6 +12,19 @@ class PoolStats:
 
     __slots__ = (*COUNTERS, "wait_time", "lock")
 
+    # The COUNTERS, each an int (set in __init__).
+    connects: int
+    invalidations: int
+    timeouts: int
+    waits: int
+    checkouts: int
+    idle_closed: int
+    lifetime_closed: int
+    ping_timeouts: int
+    failovers: int
+    password_retries: int
+    behind_closed: int
+
     def __init__(self) -> None:
         for name in COUNTERS:
             setattr(self, name, 0)

@@ -6,13 +6,18 @@ Everything Django does stays Django's; the pooling is backends.pooling's.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core import checks
 
 from mysqlpool.backends.binding import current_driver
 from mysqlpool.checks import check_green_threads, check_pool_settings
 from mysqlpool.drivers import import_django_mysql
 
-mysql_base = import_django_mysql(current_driver)
+if TYPE_CHECKING:
+    from django.db.backends.mysql import base as mysql_base
+else:
+    mysql_base = import_django_mysql(current_driver)
 
 from mysqlpool.backends.pooling import PoolingMixin  # noqa: E402  (after Django's backend)
 
