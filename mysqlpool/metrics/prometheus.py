@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import logging
 import weakref
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -96,6 +97,7 @@ class PrometheusObserver:
             name: Counter(f"mysqlpool_{name}", _DESCRIPTIONS[name], ["alias"])
             for name in COUNTERS
         }
+        self._wait_children: dict[str, Any] = {}
         self._published: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         #: The aliases whose gauges this process has set, to zero at exit.
         self._aliases: set[str] = set()
@@ -106,7 +108,12 @@ class PrometheusObserver:
         pass
 
     def waited(self, pool: Measured, seconds: float) -> None:
-        self.wait.labels(pool.alias).observe(seconds)
+        # Once per checkout: the alias's child kept, not looked up by
+        # labels() each time (which takes the metric's lock).
+        child = self._wait_children.get(pool.alias)
+        if child is None:
+            child = self._wait_children[pool.alias] = self.wait.labels(pool.alias)
+        child.observe(seconds)
 
     def used(self, pool: Measured, seconds: float) -> None:
         pass
