@@ -283,7 +283,9 @@ class ConnectionPool(Returns, PoolState):
 
     def _timed_out(self) -> NoReturn:
         self.stats.add("timeouts")
-        logger.warning("Pool for %r exhausted: %s", self.alias, self.describe())
+        # The PoolTimeout says it all to the application; the pool's state
+        # (SQLAlchemy's count of its connections) is for debugging.
+        logger.debug("Pool for %r exhausted: %s", self.alias, self.describe())
         raise PoolTimeout(
             f"No connection for database alias {self.alias!r} became free within "
             f"{self._timeout} s: all {self.checked_out()} connections are "
