@@ -407,6 +407,36 @@ def test_wrong_password():
     assert check_messages() == []  # a settings check can't know this one
 
 
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or during, as printed."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
+def test_a_refused_login_reads_like_stock_djangos():
+    """Django's OperationalError, raised from the driver's, with a traceback
+    from the connect straight to the driver: no frame of SQLAlchemy's pool
+    (nor of the pool's internals) to read through, whatever the driver."""
+    error, _ = first_connection(error=OperationalError, PASSWORD=WRONG)
+    assert type(error) is OperationalError
+    driver = connections["default"].driver
+    assert isinstance(error.__cause__, driver.dbapi.Error)
+    chain = exception_chain(error)
+    frames = [frame.filename.replace("\\", "/") for exc in chain
+              for frame in traceback.extract_tb(exc.__traceback__)]
+    assert not [name for name in frames if "/sqlalchemy/" in name]
+    assert not [name for name in frames if "/mysqlpool/pool/" in name
+                and not name.endswith("/mysqlpool/pool/base.py")]  # the checkout's only
+    package = "/" + driver.module_name.replace(".", "/") + "/"
+    assert package in frames[-1], frames  # raised by the driver
+    printed = "".join(traceback.format_exception(error))
+    assert "sqlalchemy" not in printed.lower()
+    assert_clear(printed, "Access denied for user")
+
+
 def test_wrong_password_without_pooling():
     error, _ = first_connection(error=OperationalError, PASSWORD=WRONG,
                                 OPTIONS={"pool": False})
