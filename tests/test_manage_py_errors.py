@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from mysqlpool.drivers import get_driver
+from mysqlpool.drivers import DRIVERS, get_driver
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -71,8 +71,9 @@ COMMANDS = [
 ]
 
 POOLED = "mysqlpool.backends.mysqlpool"
-#: The driver of this test run.
+#: The driver of this test run, and one named instead of it that is not installed.
 RUN_DRIVER = settings.MYSQLPOOL_DRIVER or get_driver(None).name
+MISSING = "pymysql" if RUN_DRIVER == "mysqlclient" else "mysqlclient"
 
 
 class Project:
@@ -156,6 +157,22 @@ def test_a_bad_pool_argument_of_djangos_engine(project, command):
     assert_told(project.run("manage.py", *command), BAD_KEY)
 
 
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_driver_that_is_not_installed(project, command):
+    """MYSQLPOOL_DRIVER names a driver whose package is missing: the project
+    still loads (another installed driver stands in for Django's import of
+    MySQLdb), and every command says what to install."""
+    missing = DRIVERS[MISSING]
+    project.configure(driver=MISSING)
+    result = project.run("manage.py", *command, blocked=(missing.module_name.split(".")[0],))
+    assert_told(result, f"(mysqlpool.E001) MYSQLPOOL_DRIVER = {MISSING!r}, but "
+                f"{missing.distribution} is not installed",
+                f"Install it with pip install {missing.distribution}",
+                "or choose an installed driver (")
+    installed = result.stderr.split("or choose an installed driver (")[1].split(")")[0]
+    assert repr(RUN_DRIVER) in installed and repr(MISSING) not in installed, installed
+
+
 @pytest.mark.parametrize("command", COMMANDS[:3], ids=" ".join)
 def test_an_unknown_driver(project, command):
     project.configure(driver="mariadb")
@@ -166,6 +183,15 @@ def test_an_unknown_driver(project, command):
 def test_outside_a_command_a_connect_raises_improperly_configured(project):
     """A request's or a worker's connect: the ImproperlyConfigured itself,
     with the same message."""
+    missing = DRIVERS[MISSING]
+    project.configure(driver=MISSING)
+    result = project.run("connect.py", blocked=(missing.module_name.split(".")[0],))
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        f"django.core.exceptions.ImproperlyConfigured: MYSQLPOOL_DRIVER = {MISSING!r}, but "
+        f"{missing.distribution} is not installed"), result.stderr
+    assert f"pip install {missing.distribution}" in last
     project.configure(options={"pool": {"pool_sise": 3}})
     result = project.run("connect.py")
     last = result.stderr.strip().splitlines()[-1]
