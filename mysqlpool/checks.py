@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.core.checks.registry import CheckRegistry
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, SystemCheckError
 
 from .config import check_alias, is_own_engine, is_pooled_backend
 from .green import installed, patched_by
@@ -87,6 +90,58 @@ def alias_errors(alias: str, settings_dict: Any) -> list[checks.CheckMessage]:
     for message in check_alias(alias, settings_dict):
         errors.append(checks.Error(message, obj=f"DATABASES[{alias!r}]", id="mysqlpool.E002"))
     return errors
+
+
+class PoolSettingsError(SystemCheckError, ImproperlyConfigured):
+    """Bad settings of a pooled alias, met by a connect while a management
+    command or the system checks run: the check's errors (mysqlpool.E001,
+    mysqlpool.E002), which Django prints alone, without a traceback (as it
+    prints a SystemCheckError). An ImproperlyConfigured still, for code that
+    catches those."""
+
+
+def as_check_error(alias: str, settings_dict: Any,
+                   problem: ImproperlyConfigured | list[checks.CheckMessage],
+                   ) -> PoolSettingsError | None:
+    """The problem with ``alias``'s settings (the ImproperlyConfigured a
+    connect raised, or the check's errors) as the system check reports it, if
+    this thread is running a management command from the command line
+    (``manage.py migrate``, ``runserver``, ...) or the system checks (whose
+    database checks connect: ``manage.py check --database``, ``migrate``).
+    Otherwise None (and None if every error is silenced): in a request, a
+    worker or a test, the ImproperlyConfigured is raised as it is."""
+    if not _running_a_command_or_checks():
+        return None
+    if isinstance(problem, list):
+        errors = problem
+    else:
+        errors = alias_errors(alias, settings_dict) or [
+            checks.Error(str(problem), obj=f"DATABASES[{alias!r}]", id="mysqlpool.E002")]
+    shown = [error for error in errors if not error.is_silenced()]
+    if not shown:
+        return None
+    count = len(shown)
+    return PoolSettingsError(
+        "SystemCheckError: System check identified some issues:\n\nERRORS:\n"
+        + "\n".join(sorted(map(str, shown)))
+        + f"\n\nSystem check identified {count} issue{'' if count == 1 else 's'} "
+        f"({len(errors) - count} silenced)."
+    )
+
+
+#: The frames of a management command run from the command line, and of a
+#: system check run.
+_COMMAND_OR_CHECKS = (BaseCommand.run_from_argv.__code__, CheckRegistry.run_checks.__code__)
+
+
+def _running_a_command_or_checks() -> bool:
+    # Only on the way to raising a settings error: never on a working connect.
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code in _COMMAND_OR_CHECKS:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def check_green_threads(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

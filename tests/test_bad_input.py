@@ -10,6 +10,7 @@ import traceback
 
 import pytest
 from django.conf import settings as django_settings
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
@@ -367,18 +368,50 @@ def test_manage_py_check_fails_with_every_message(settings):
                  "DATABASES['bad']['OPTIONS']['pool']['pool_size'] = -2")
 
 
-def test_check_database_reports_pool_settings_through_the_backend():
+@pytest.mark.parametrize("tags", [["database"], None], ids=["database", "all"])
+def test_check_database_reports_pool_settings_through_the_backend(tags):
     # `manage.py check --database` asks the backend's validation, which works
-    # whether or not "mysqlpool" is in INSTALLED_APPS.
+    # whether or not "mysqlpool" is in INSTALLED_APPS. Django's database and
+    # model checks would connect: the run ends with the settings' errors,
+    # each said once (mysqlpool's own check says them too).
     connection = connections["default"]
     saved = connection.settings_dict["OPTIONS"]
     connection.settings_dict["OPTIONS"] = {**saved, "pool": {"max_overflow": "x"}}
     try:
         with pytest.raises(SystemCheckError) as raised:
-            call_command("check", databases=["default"], tags=["database"])
+            call_command("check", databases=["default"], tags=tags)
     finally:
         connection.settings_dict["OPTIONS"] = saved
-    assert_clear(str(raised.value), "mysqlpool.E002", "['pool']['max_overflow'] = 'x'")
+    message = str(raised.value)
+    assert_clear(message, "mysqlpool.E002", "['pool']['max_overflow'] = 'x'")
+    assert message.count("['pool']['max_overflow'] = 'x'") == 1, message
+    assert isinstance(raised.value, ImproperlyConfigured)  # still, for code catching those
+
+
+def test_a_check_that_connects_reports_pool_settings_as_the_check():
+    """A system check that connects to an alias with bad settings (Django's
+    model checks ask the server's features) ends the run with the check's
+    errors, not an ImproperlyConfigured from deep inside Django's checks."""
+    with temporary_alias("bad", **entry(OPTIONS={"pool": {"pool_sise": 3}})) as connection:
+
+        def connecting_check(**kwargs):
+            connection.ensure_connection()
+            return []
+
+        registry = checks.registry.registry
+        registry.register(connecting_check, "mysqlpool-test")
+        try:
+            with pytest.raises(SystemCheckError) as raised:
+                call_command("check", tags=["mysqlpool-test"])
+        finally:
+            registry.registered_checks.discard(connecting_check)
+        with pytest.raises(ImproperlyConfigured) as outside:  # not a check: as it is
+            connection.ensure_connection()
+    assert_clear(str(raised.value), "System check identified some issues",
+                 "DATABASES['bad']: (mysqlpool.E002) DATABASES['bad']['OPTIONS']['pool']"
+                 "['pool_sise'] = 3: QueuePool has no argument 'pool_sise'")
+    assert type(outside.value) is ImproperlyConfigured
+    assert "pool_sise" in str(outside.value)
 
 
 def test_good_settings_pass_the_check():
@@ -405,6 +438,36 @@ def test_wrong_password():
     assert type(error) is OperationalError  # Django's, whatever the driver
     assert_clear(str(error), "Access denied for user", OTHER.user)
     assert check_messages() == []  # a settings check can't know this one
+
+
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or during, as printed."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
+def test_a_refused_login_reads_like_stock_djangos():
+    """Django's OperationalError, raised from the driver's, with a traceback
+    from the connect straight to the driver: no frame of SQLAlchemy's pool
+    (nor of the pool's internals) to read through, whatever the driver."""
+    error, _ = first_connection(error=OperationalError, PASSWORD=WRONG)
+    assert type(error) is OperationalError
+    driver = connections["default"].driver
+    assert isinstance(error.__cause__, driver.dbapi.Error)
+    chain = exception_chain(error)
+    frames = [frame.filename.replace("\\", "/") for exc in chain
+              for frame in traceback.extract_tb(exc.__traceback__)]
+    assert not [name for name in frames if "/sqlalchemy/" in name]
+    assert not [name for name in frames if "/mysqlpool/pool/" in name
+                and not name.endswith("/mysqlpool/pool/base.py")]  # the checkout's only
+    package = "/" + driver.module_name.replace(".", "/") + "/"
+    assert package in frames[-1], frames  # raised by the driver
+    printed = "".join(traceback.format_exception(error))
+    assert "sqlalchemy" not in printed.lower()
+    assert_clear(printed, "Access denied for user")
 
 
 def test_wrong_password_without_pooling():

@@ -242,24 +242,26 @@ def test_a_ca_given_means_the_chain_is_verified(tls_server, foreign_ca, mode):
 @pytest.mark.parametrize("options", [
     {"ssl_mode": "VERIFY_CA"},
     {"ssl_mode": "REQUIRED"},
-    {},
-], ids=["VERIFY_CA", "REQUIRED", "no-mode"])
-def test_only_verify_identity_checks_the_host_name(tls_server, options):
+    {"ssl": {"check_hostname": False}},
+], ids=["VERIFY_CA", "REQUIRED", "no-check_hostname"])
+def test_the_host_name_is_checked_only_when_asked_for(tls_server, options):
     # The server's certificate is for another name than 127.0.0.1, from the right
-    # CA: the chain verifies, the host name does not match. PyMySQL used to check
-    # it whenever a CA was given. mysqlclient on MariaDB Connector/C checks it
-    # whenever it verifies the chain with TLS required: its VERIFY_CA, the only
-    # mode in which it refuses a server without TLS before the login, checks the
-    # name too (as with stock Django); the error says so.
+    # CA: the chain verifies, the host name does not match. mysqlclient on
+    # MariaDB Connector/C checks it whenever it verifies the chain with TLS
+    # required: its VERIFY_CA, the only mode in which it refuses a server
+    # without TLS before the login, checks the name too (as with stock Django);
+    # the error says so.
     ca = {"ca": str(tls_server.directory / "ca.pem")}
+    chain_only = {**options, "ssl": {**ca, **options.get("ssl", {})}}
+    options = {key: value for key, value in options.items() if key != "ssl"}
     with certificate_for(tls_server, OTHER_NAME):
         if driver().verify_ca_checks_host_name():
-            message = refused(tls_server.address, {**options, "ssl": ca})
+            message = refused(tls_server.address, chain_only)
             assert "does not name the host" in message, message
             assert "DATABASES[...]['HOST'] = '127.0.0.1'" in message, message
             assert "'VERIFY_CA'" in message and "PyMySQL or mysql-connector" in message
         else:
-            ciphers = pooled_ciphers(tls_server.address, {**options, "ssl": ca})
+            ciphers = pooled_ciphers(tls_server.address, chain_only)
             assert all(ciphers), ciphers
         for strict in ({"ssl_mode": "VERIFY_IDENTITY", "ssl": ca},
                        {**options, "ssl": {**ca, "check_hostname": True}}):
@@ -267,6 +269,28 @@ def test_only_verify_identity_checks_the_host_name(tls_server, options):
             assert "certificate" in message or "hostname" in message, message
     # The same options with a certificate for the host connected to.
     assert all(pooled_ciphers(tls_server.address, {"ssl_mode": "VERIFY_IDENTITY", "ssl": ca}))
+
+
+def test_an_ssl_dict_with_a_ca_checks_the_host_name_as_stock_pymysql_does(tls_server):
+    """OPTIONS = {"ssl": {"ca": ...}}, Django's documented TLS setting: stock
+    Django with PyMySQL checks the host name then (PyMySQL's check_hostname
+    is True by default when a CA is given). An app moving to mysqlpool keeps
+    that check, on every driver; ``"check_hostname": False`` drops it."""
+    address = tls_server.address
+    ca = {"ca": str(tls_server.directory / "ca.pem")}
+    with certificate_for(tls_server, OTHER_NAME):
+        if driver().name == "pymysql":
+            # As stock Django calls PyMySQL: OPTIONS as connect arguments.
+            with pytest.raises(driver().dbapi.OperationalError) as stock:
+                driver().dbapi.connect(host=address.host, port=address.port,
+                                       user=address.user, password=address.password,
+                                       ssl=dict(ca))
+            assert "mismatch" in str(stock.value), str(stock.value)
+        message = refused(address, {"ssl": ca})
+        assert "mismatch" in message or "does not name the host" in message, message
+        if not driver().verify_ca_checks_host_name():
+            assert all(pooled_ciphers(address, {"ssl": {**ca, "check_hostname": False}}))
+    assert all(pooled_ciphers(address, {"ssl": ca}))  # a certificate for 127.0.0.1
 
 
 # ----- client certificates ---------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, utils
 from django.db.backends.mysql.base import CursorWrapper as MySQLCursorWrapper
 
@@ -78,6 +79,10 @@ class DatabaseErrorWrapper(utils.DatabaseErrorWrapper):
     def __exit__(self, exc_type, exc_value, traceback):
         if exc_type is None:
             return None  # the common case, seven times a request: skip the super() call
+        if isinstance(exc_value, ImproperlyConfigured):
+            # Bad settings (a driver that is not installed, say): nothing of
+            # the driver's to translate, nor a driver to ask.
+            return None
         if exc_value is not None:
             translated = self.wrapper.driver.translate_error(exc_value)
             if translated is not exc_value:

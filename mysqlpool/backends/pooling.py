@@ -15,6 +15,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
@@ -23,6 +24,7 @@ from django.utils.functional import cached_property
 
 from mysqlpool import config as pool_settings
 from mysqlpool import pool as pools
+from mysqlpool.checks import as_check_error
 from mysqlpool.config import PoolConfig
 from mysqlpool.drivers import Driver
 from mysqlpool.green import installed as green_installed
@@ -165,7 +167,14 @@ class PoolingMixin(_MySQLWrapper):
             self._parked = None
             if self._resume(parked):
                 return
-        super().connect()
+        try:
+            super().connect()
+        except ImproperlyConfigured as exc:
+            # In manage.py, bad settings read as the system check's errors.
+            reported = as_check_error(self.alias, self.settings_dict, exc)
+            if reported is None:
+                raise
+            raise reported from exc
 
     def _resume(self, parked: pools.PooledConnection) -> bool:
         """Take back the connection parked at the last close(), as Django's

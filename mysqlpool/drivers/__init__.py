@@ -119,7 +119,8 @@ def _detect(green: bool | None = None) -> Driver:
     raise ImproperlyConfigured(
         "MYSQLPOOL_DRIVER is unset and no supported MySQL driver is installed ("
         + "; ".join(problems)
-        + "). Install one: pip install mysqlclient, PyMySQL or mysql-connector-python."
+        + "). Install one: pip install mysqlclient (or pip install PyMySQL, or "
+        "pip install mysql-connector-python)."
     )
 
 
@@ -147,8 +148,28 @@ def import_django_mysql(driver: Callable[[], Driver]) -> types.ModuleType:
     except ImproperlyConfigured:
         if "MySQLdb" in sys.modules:
             raise
-    with _standing_in(driver().mysqldb_stand_in()):
+    try:
+        stand_in = driver().mysqldb_stand_in()
+    except ImproperlyConfigured:
+        # MYSQLPOOL_DRIVER names a driver that is not installed, or none
+        # mysqlpool knows. Django's backend is only imported here (its
+        # classes are the same whatever the driver): another installed
+        # driver stands in, so that the project loads and the system check
+        # (mysqlpool.E001) and each connect say what is wrong, rather than a
+        # traceback at startup. With no driver at all, nothing can stand in.
+        stand_in = _installed_stand_in()
+        if stand_in is None:
+            raise
+    with _standing_in(stand_in):
         return importlib.import_module("django.db.backends.mysql.base")
+
+
+def _installed_stand_in() -> dict[str, types.ModuleType] | None:
+    """The MySQLdb stand-in of the driver detection finds, if any is installed."""
+    try:
+        return _detect().mysqldb_stand_in()
+    except ImproperlyConfigured:
+        return None
 
 
 @contextlib.contextmanager

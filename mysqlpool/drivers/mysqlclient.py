@@ -22,12 +22,13 @@ def _host_name_refused(host: str | None, exc: BaseException) -> str:
         "The server's certificate does not name the host connected to, "
         f"DATABASES[...]['HOST'] = {host or 'localhost'!r} (MariaDB Connector/C: "
         f"{library_says}). "
-        "On MariaDB Connector/C, mysqlclient checks the host name in "
-        "OPTIONS['ssl_mode'] = 'VERIFY_CA' too (and in 'REQUIRED' or with an "
-        "OPTIONS['ssl'] dict when a CA is given), as stock Django with mysqlclient "
-        "does. Use a server certificate that names this host, a HOST the certificate "
-        "names, or PyMySQL or mysql-connector (MYSQLPOOL_DRIVER) to verify the "
-        "certificate chain only."
+        "On MariaDB Connector/C, mysqlclient checks the host name whenever it "
+        "verifies the certificate: in OPTIONS['ssl_mode'] = 'VERIFY_CA' too (and "
+        "in 'REQUIRED' with a CA given), as stock Django with mysqlclient does. Use "
+        "a server certificate that names this host, a HOST the certificate names, "
+        "or PyMySQL or mysql-connector (MYSQLPOOL_DRIVER) with ssl_mode 'VERIFY_CA' "
+        "(or OPTIONS['ssl']['check_hostname'] = False) to verify the certificate "
+        "chain only."
     )
 
 
@@ -72,7 +73,8 @@ class MySQLClientDriver(Driver):
         try:
             connection = self.dbapi.connect(**params)
         except self.dbapi.OperationalError as exc:
-            if params.get("ssl_mode") == "VERIFY_CA" and LIBMARIADB_HOST_NAME_REFUSED in str(exc):
+            if (params.get("ssl_mode") in ("VERIFY_CA", "VERIFY_IDENTITY")
+                    and LIBMARIADB_HOST_NAME_REFUSED in str(exc)):
                 raise self.dbapi.OperationalError(
                     TLS_ERROR_CODE, _host_name_refused(params.get("host"), exc)) from exc
             raise

@@ -98,7 +98,7 @@ class PyMySQLDriver(MySQLClientDriver):
         return Connection, params
 
     def verify_ca_checks_host_name(self) -> bool:
-        return False  # only with VERIFY_IDENTITY or check_hostname (tls.py's context)
+        return False  # only where tls.py's context checks it (VERIFY_IDENTITY, ...)
 
     def verify_tls(self, connection: Any) -> None:
         # PyMySQL refuses a server without TLS itself, before authenticating,

@@ -17,6 +17,11 @@ Rules, the same on every driver:
   not the host name; VERIFY_IDENTITY verifies both;
 - an ``ssl`` dict without ``ssl_mode`` means REQUIRED; ``ssl=True``/``False``
   mean REQUIRED/DISABLED (as mysqlclient 2.2.4+ reads them);
+- an ``ssl`` dict with a CA and without ``ssl_mode`` (Django's documented TLS
+  setting) verifies the chain and the host name, as stock Django does with
+  PyMySQL (its default ``check_hostname=True`` when a CA is given) and with
+  mysqlclient on MariaDB Connector/C; ``ssl["check_hostname"] = False``
+  verifies the chain only;
 - PREFERRED and DISABLED are mysqlclient's: TLS when the driver uses it by
   default and the server offers it, and never, respectively.
 
@@ -223,9 +228,13 @@ def read(params: Mapping[str, Any], where: str = SOMEWHERE) -> TLS:
     files = {k: os.fspath(entries[k]) for k in _PATH_KEYS if entries.get(k) is not None}
     if entries and encrypt == DEFAULT:
         encrypt = REQUIRED  # an ssl dict asks for TLS (Django's documented use)
-    if "ca" in files or "capath" in files or entries.get("verify_mode"):
+    ca_given = "ca" in files or "capath" in files
+    if ca_given or entries.get("verify_mode"):
         verify_chain = True
-    if entries.get("check_hostname"):
+    if entries.get("check_hostname") or (
+            ca_given and mode is None and entries.get("check_hostname") is None):
+        # Asked for, or an ssl dict with a CA alone: stock PyMySQL checks the
+        # host name then, and an app moving from it must not verify less.
         verify_chain = verify_host = True
     if entries.get("verify_mode") is False and verify_chain:
         raise _error(

@@ -21,6 +21,7 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping
+from types import TracebackType
 from typing import Any, NoReturn
 
 from django.db.utils import OperationalError
@@ -49,6 +50,27 @@ logger = logging.getLogger("mysqlpool")
 LIFETIME_JITTER = 0.10
 #: Seconds after a failover during which further ones are logged at DEBUG only.
 FAILOVER_QUIET = 10.0
+
+#: The modules a new connection's call goes through from the checkout to the
+#: driver: SQLAlchemy's pool, this module's and connecting.py's.
+_CONNECT_PATH = ("sqlalchemy.", __name__, f"{__package__}.connecting")
+
+
+def _drop_frames_to_driver(traceback: TracebackType | None) -> None:
+    """Unlink from ``traceback`` (in place), between its first frame (the
+    checkout) and its last (where the error was raised), the frames of
+    :data:`_CONNECT_PATH`: the exception keeps its class, message and cause,
+    and its traceback goes from the checkout straight to the driver's connect."""
+    kept = traceback
+    while kept is not None and kept.tb_next is not None:
+        following = kept.tb_next
+        module = following.tb_frame.f_globals.get("__name__", "")
+        if (following.tb_next is not None  # the frame that raised it stays
+                and (module in _CONNECT_PATH or module.startswith(_CONNECT_PATH[0]))):
+            kept.tb_next = following.tb_next
+        else:
+            kept = following
+
 
 class PoolTimeout(OperationalError):
     """No pooled connection became free within the pool's ``timeout``."""
@@ -121,7 +143,14 @@ class ConnectionPool(Returns, PoolState):
     def checkout(self, owner: Any = None) -> PooledConnection:
         """Take a live connection; raise PoolTimeout when none frees up in time."""
         started = time.monotonic()
-        entry = self._take()
+        try:
+            entry = self._take()
+        except self.driver.dbapi.Error as exc:
+            # The server refused a new connection (a wrong password, a server
+            # down): the driver's error, raised through SQLAlchemy's pool and
+            # this one's, whose frames say nothing about it.
+            _drop_frames_to_driver(exc.__traceback__)
+            raise
         now = time.monotonic()
         entry.begin(owner, now)
         if self.observer is not None:
@@ -287,7 +316,9 @@ class ConnectionPool(Returns, PoolState):
 
     def _timed_out(self) -> NoReturn:
         self.stats.add("timeouts")
-        logger.warning("Pool for %r exhausted: %s", self.alias, self.describe())
+        # The PoolTimeout says it all to the application; the pool's state
+        # (SQLAlchemy's count of its connections) is for debugging.
+        logger.debug("Pool for %r exhausted: %s", self.alias, self.describe())
         raise PoolTimeout(
             f"No connection for database alias {self.alias!r} became free within "
             f"{self._timeout} s: all {self.checked_out()} connections are "

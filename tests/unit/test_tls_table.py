@@ -45,10 +45,16 @@ TABLE = [
     ({"ssl_mode": "REQUIRED", "ssl": {"ca": CA}},
      {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}},
      {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}}, (True, True, False)),
-    ({"ssl": {"ca": CA}}, {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}},
+    # An ssl dict with a CA alone: the host name too, as with stock PyMySQL.
+    ({"ssl": {"ca": CA}}, {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": CA}},
+     {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": CA}}, (True, True, True)),
+    ({"ssl": {"capath": CAPATH}}, {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"capath": CAPATH}},
+     {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"capath": CAPATH}}, (True, True, True)),
+    ({"ssl": {"ca": CA, "verify_mode": True}},
+     {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": CA}},
+     {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": CA}}, (True, True, True)),
+    ({"ssl": {"ca": CA, "check_hostname": False}}, {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}},
      {"ssl_mode": "VERIFY_CA", "ssl": {"ca": CA}}, (True, True, False)),
-    ({"ssl": {"capath": CAPATH}}, {"ssl_mode": "VERIFY_CA", "ssl": {"capath": CAPATH}},
-     {"ssl_mode": "VERIFY_CA", "ssl": {"capath": CAPATH}}, (True, True, False)),
     ({"ssl": {"cipher": "AES128-SHA"}},
      {"ssl_mode": "REQUIRED", "ssl": {"cipher": "AES128-SHA"}, **PROBE},
      {"ssl_mode": "REQUIRED", "ssl": {"cipher": "AES128-SHA"}}, (True, False, False)),
@@ -96,6 +102,45 @@ def test_options_to_connect_arguments(options, libmariadb, libmysqlclient, pytho
     assert driver_arguments("mysqlclient", options, "libmysqlclient") == libmysqlclient
     for driver in ("pymysql", "mysql-connector"):
         assert python_column(driver_arguments(driver, options)) == python, driver
+
+
+#: ssl dicts without ssl_mode, as stock Django passes them to PyMySQL, and what
+#: mysqlpool's context verifies on every Python driver: (the chain, the host name).
+STOCK_PYMYSQL_SSL: list[tuple[dict, tuple[bool, bool]]] = [
+    ({"ca": CA}, (True, True)),
+    ({"capath": CAPATH}, (True, True)),
+    ({"ca": CA, "check_hostname": False}, (True, False)),
+    ({"ca": CA, "check_hostname": True}, (True, True)),
+    ({"ca": CA, "verify_mode": True}, (True, True)),
+    ({"ca": CA, "cert": "/c.pem", "key": "/k.pem"}, (True, True)),
+    ({"cert": "/c.pem", "key": "/k.pem"}, (False, False)),
+    ({"cipher": "AES128-SHA"}, (False, False)),
+    ({"verify_mode": True}, (True, False)),
+    # PyMySQL ignores check_hostname without a CA; here it means VERIFY_IDENTITY.
+    ({"check_hostname": True}, (True, True)),
+]
+
+
+@pytest.mark.parametrize(("ssl_dict", "verified"), [
+    pytest.param(*row, id=repr(row[0])) for row in STOCK_PYMYSQL_SSL
+])
+def test_an_ssl_dict_verifies_at_least_what_stock_pymysql_verifies(ssl_dict, verified,
+                                                                   monkeypatch):
+    """OPTIONS = {"ssl": {...}} with stock Django and PyMySQL: PyMySQL builds
+    its context from the dict, and checks the host name whenever a CA is
+    given. An app moving to mysqlpool keeps that, on every Python driver."""
+    connections = pytest.importorskip("pymysql.connections")
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", lambda *a, **k: None)
+    monkeypatch.setattr(ssl.SSLContext, "load_cert_chain", lambda *a, **k: None)
+    monkeypatch.setattr(ssl.SSLContext, "set_ciphers", lambda *a, **k: None)
+    stock = connections.Connection._create_ssl_ctx(None, dict(ssl_dict))
+    stock_chain, stock_host = stock.verify_mode == ssl.CERT_REQUIRED, stock.check_hostname
+    chain, host = verified
+    assert chain >= stock_chain and host >= stock_host  # never less than stock PyMySQL
+    for driver in ("pymysql", "mysql-connector"):
+        # TLS required (PyMySQL with an ssl dict refuses a server without it).
+        assert python_column(driver_arguments(driver, {"ssl": ssl_dict})) == (
+            True, chain, host), driver
 
 
 @pytest.mark.parametrize(("driver", "library", "checked"), [
