@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any
 
 from django.conf import settings
@@ -136,7 +137,7 @@ _COMMAND_OR_CHECKS = (BaseCommand.run_from_argv.__code__, CheckRegistry.run_chec
 
 def _running_a_command_or_checks() -> bool:
     # Only on the way to raising a settings error: never on a working connect.
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code in _COMMAND_OR_CHECKS:
             return True

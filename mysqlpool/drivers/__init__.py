@@ -148,6 +148,7 @@ def import_django_mysql(driver: Callable[[], Driver]) -> types.ModuleType:
     except ImproperlyConfigured:
         if "MySQLdb" in sys.modules:
             raise
+    stand_in: dict[str, types.ModuleType] | None
     try:
         stand_in = driver().mysqldb_stand_in()
     except ImproperlyConfigured:
