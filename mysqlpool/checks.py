@@ -40,10 +40,12 @@ def check_pool_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
 _POOL_OPTIONS_KEYS = {"POOL_SIZE": "pool_size", "MAX_OVERFLOW": "max_overflow",
                       "RECYCLE": "recycle", "TIMEOUT": "timeout", "ECHO": "echo",
                       "PRE_PING": None}
-#: django-postgrespool's and django-mysqlpool's (2013) global settings.
+#: The global settings of django-mysql-pool (2012, ENGINE mysql_pool) and of
+#: django-postgrespool, and what takes their place.
 _FOREIGN_GLOBALS = {
     "DATABASE_POOL_ARGS": "MYSQLPOOL_ARGUMENTS (the same SQLAlchemy pool arguments)",
     "DATABASE_POOL_CLASS": "MYSQLPOOL_BACKEND (a name from sqlalchemy.pool, e.g. 'QueuePool')",
+    "DATABASE_POOL_CHECK": "nothing: mysqlpool checks every connection it hands out",
 }
 
 
@@ -55,16 +57,19 @@ def foreign_alias_settings(alias: str, settings_dict: Any) -> list[checks.CheckM
         return []
     where = f"DATABASES[{alias!r}]"
     if isinstance(options, dict):
-        translated = {_POOL_OPTIONS_KEYS.get(str(key).upper(), str(key).lower()): value
+        # Only the keys django-db-connection-pool reads (in upper case): it
+        # ignores any other, so carrying one over would change behaviour.
+        translated = {_POOL_OPTIONS_KEYS[str(key).upper()]: value
                       for key, value in options.items()
-                      if _POOL_OPTIONS_KEYS.get(str(key).upper(), "") is not None}
+                      if _POOL_OPTIONS_KEYS.get(str(key).upper()) is not None}
         equivalent = f"{where}['OPTIONS']['pool'] = {translated!r}"
     else:
         equivalent = f"{where}['OPTIONS']['pool'] = {{'pool_size': 10, ...}}"
     return [checks.Error(
         f"{where}['POOL_OPTIONS'] = {options!r} is django-db-connection-pool's setting, "
         f"which mysqlpool does not read: the pool would use its defaults. Use "
-        f"{equivalent} (mysqlpool checks liveness itself: PRE_PING has no equivalent).",
+        f"{equivalent} (PRE_PING is not needed: mysqlpool checks every connection it "
+        "hands out).",
         obj=where, id="mysqlpool.E003")]
 
 
@@ -73,7 +78,7 @@ def foreign_global_settings() -> list[checks.CheckMessage]:
     mysqlpool would otherwise ignore without a word."""
     return [checks.Error(
         f"{name} = {getattr(settings, name)!r} is another pool package's setting "
-        f"(django-postgrespool's, django-mysqlpool's), which mysqlpool does not read. "
+        f"(django-mysql-pool's, django-postgrespool's), which mysqlpool does not read. "
         f"Use {equivalent}.", id="mysqlpool.E004")
         for name, equivalent in _FOREIGN_GLOBALS.items() if hasattr(settings, name)]
 

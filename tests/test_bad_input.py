@@ -533,18 +533,23 @@ def test_bad_tls_options(options, needles):
 
 def test_another_pool_packages_alias_settings_are_named_with_their_equivalent():
     """django-db-connection-pool's POOL_OPTIONS would be ignored silently."""
-    foreign = {"POOL_SIZE": 20, "MAX_OVERFLOW": 5, "PRE_PING": True}
+    # RESET_ON_RETURN is not one of the keys it reads: not carried over (as
+    # reset_on_return it would be refused by mysqlpool).
+    foreign = {"POOL_SIZE": 20, "MAX_OVERFLOW": 5, "PRE_PING": True, "RESET_ON_RETURN": None}
     with temporary_alias("bad", **entry(POOL_OPTIONS=foreign)):
         (message,) = check_messages("bad")
     assert_clear(message, "mysqlpool.E003",
                  "DATABASES['bad']['POOL_OPTIONS'] = {'POOL_SIZE': 20, 'MAX_OVERFLOW': 5, "
-                 "'PRE_PING': True} is django-db-connection-pool's setting",
-                 "Use DATABASES['bad']['OPTIONS']['pool'] = {'pool_size': 20, 'max_overflow': 5}")
+                 "'PRE_PING': True, 'RESET_ON_RETURN': None} is django-db-connection-pool's "
+                 "setting",
+                 "Use DATABASES['bad']['OPTIONS']['pool'] = {'pool_size': 20, 'max_overflow': 5} "
+                 "(PRE_PING is not needed")
 
 
 @pytest.mark.parametrize(("name", "value", "equivalent"), [
     ("DATABASE_POOL_ARGS", {"pool_size": 5}, "Use MYSQLPOOL_ARGUMENTS"),
     ("DATABASE_POOL_CLASS", "sqlalchemy.pool.QueuePool", "Use MYSQLPOOL_BACKEND"),
+    ("DATABASE_POOL_CHECK", True, "Use nothing: mysqlpool checks every connection"),
 ])
 def test_another_pool_packages_global_settings_are_named(settings, name, value, equivalent):
     setattr(settings, name, value)
