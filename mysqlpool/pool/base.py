@@ -325,7 +325,8 @@ class ConnectionPool(Returns, PoolState):
             f"checked out (pool_size={self.config.pool_size}, "
             f"max_overflow={self.config.max_overflow}). Close connections sooner "
             "(connections.close_all(), @auto_close_db), or raise pool_size, "
-            "max_overflow or timeout in MYSQLPOOL_ARGUMENTS."
+            f"max_overflow or timeout in DATABASES[{self.alias!r}]['OPTIONS']['pool'] "
+            "(or in MYSQLPOOL_ARGUMENTS, for every alias)."
         ) from None
 
     # ----- new connections ----------------------------------------------------
