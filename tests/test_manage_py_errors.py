@@ -10,7 +10,6 @@ its imports fail as they do without the package.
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 import textwrap
@@ -20,8 +19,7 @@ import pytest
 from django.conf import settings
 
 from mysqlpool.drivers import DRIVERS, get_driver
-
-REPOSITORY = Path(__file__).resolve().parent.parent
+from tests.support.projects import start_project
 
 #: Runs a script (manage.py, ...) as __main__ with the modules named in
 #: BLOCKED_MODULES not installed: importing them fails as without the package.
@@ -109,16 +107,7 @@ class Project:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Project:
     directory = tmp_path_factory.mktemp("project")
-    env = {**os.environ}
-    if not os.environ.get("TOX_ENV_NAME"):
-        # Outside tox, use this checkout; tox has installed the package itself.
-        env["PYTHONPATH"] = str(REPOSITORY)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    subprocess.run(
-        [sys.executable, "-m", "django", "startproject", "site_app", str(directory)],
-        check=True, env=env,
-    )
-    return Project(directory, env)
+    return Project(directory, start_project(directory))
 
 
 def assert_told(result: subprocess.CompletedProcess, *needles: str) -> None:

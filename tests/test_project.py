@@ -11,16 +11,14 @@ import subprocess
 import sys
 import textwrap
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from tests.support.admin import admin_queries
 from tests.support.net import free_port
+from tests.support.projects import start_project
 from tests.support.waiting import wait_for
-
-REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -29,15 +27,7 @@ def project(tmp_path):
     database = f"mysqlpool_project_{os.getpid()}"
     admin = admin_queries(server)
     admin.query(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
-    env = {**os.environ}
-    if not os.environ.get("TOX_ENV_NAME"):
-        # Outside tox, use this checkout; tox has installed the package itself.
-        env["PYTHONPATH"] = str(REPOSITORY)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    subprocess.run(
-        [sys.executable, "-m", "django", "startproject", "site_app", str(tmp_path)],
-        check=True, env=env,
-    )
+    env = start_project(tmp_path)
     settings_file = tmp_path / "site_app" / "settings.py"
     settings_file.write_text(settings_file.read_text() + textwrap.dedent(f"""
         DATABASES = {{
