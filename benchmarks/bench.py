@@ -384,6 +384,11 @@ def run_case(spec: dict[str, Any]) -> None:
     if spec.get("profile"):
         profile_requests(request, spec["duration"], spec["profile"])
         return
+    if spec.get("requests"):
+        # A fixed number of requests and nothing else (benchmarks.instructions).
+        for number in range(spec["requests"]):
+            request(number % ROWS + 1)
+        return
     for threads in spec["threads"]:
         result = run_phase(request, connections, threads, spec["warmup"], spec["duration"],
                            spec["warm_limit"])

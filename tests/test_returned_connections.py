@@ -3,12 +3,14 @@ returned it, and a connection in an unknown state never goes back as healthy."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import SynchronousOnlyOperation
 from django.db import DatabaseError, ProgrammingError, connections
 from django.db.backends.signals import connection_created
 
@@ -129,6 +131,52 @@ def test_connection_created_is_sent_on_each_connect_after_close_as_stock_django_
     with connection.cursor():
         pass
     assert seen == []
+
+
+# ----- from an event loop, as stock Django ----------------------------------------
+
+ASYNC_UNSAFE = "You cannot call this from an async context - use a thread or sync_to_async."
+
+
+@pytest.mark.parametrize("state", ["parked", "checked out", "closed"])
+def test_a_connection_used_from_an_event_loop_is_refused_as_stock_django_refuses_it(
+        state, monkeypatch):
+    """Django's @async_unsafe check on cursor(), ensure_connection() and
+    close(), which the pooled wrapper makes without an exception per call."""
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
+    connection = connections["default"]
+    connection.close()
+    if state != "closed":
+        connection.ensure_connection()
+    if state == "parked":
+        connection.close()
+    calls = {
+        "cursor": connection.cursor,
+        "ensure_connection": connection.ensure_connection,
+        "connect": connection.connect,
+        "close": connection.close,
+    }
+    if state == "checked out":
+        calls["close_if_unusable_or_obsolete"] = connection.close_if_unusable_or_obsolete
+
+    async def call(function):
+        function()
+
+    for name, function in calls.items():
+        with pytest.raises(SynchronousOnlyOperation) as raised:
+            asyncio.run(call(function))
+        assert str(raised.value) == ASYNC_UNSAFE, name
+    assert (connection.connection is not None) == (state == "checked out")
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    async def query():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone()
+
+    assert asyncio.run(query()) == (1,)
+    connection.close()
 
 
 # ----- unknown state: closed, not returned ----------------------------------------

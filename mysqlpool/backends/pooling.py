@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from asyncio import _get_running_loop
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
@@ -51,6 +53,19 @@ def _called_from_celery_fixup() -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+#: Django's ensure_connection() without its @async_unsafe wrapper.
+_django_ensure_connection = BaseDatabaseWrapper.ensure_connection.__wrapped__  # type: ignore[attr-defined]
+
+
+def _refuse_in_event_loop() -> None:
+    """Django's @async_unsafe check, without the exception that
+    asyncio.get_running_loop() raises and Django catches on every call made
+    where no event loop runs (the common case)."""
+    if _get_running_loop() is not None and not os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE"):
+        raise SynchronousOnlyOperation(
+            "You cannot call this from an async context - use a thread or sync_to_async.")
 
 
 if TYPE_CHECKING:
@@ -160,13 +175,33 @@ class PoolingMixin(_MySQLWrapper):
 
     # ----- connect and close --------------------------------------------------
 
-    @async_unsafe
+    # Django's cursor() and ensure_connection(), run on every query, are
+    # @async_unsafe: asyncio.get_running_loop() raises RuntimeError where no
+    # event loop runs, and Django catches it, each call (about 5 % of a
+    # pooled request's instructions for the three of them with connect()).
+    # The same check without an exception, then Django's own code.
+
+    def cursor(self) -> Any:
+        _refuse_in_event_loop()
+        return self._cursor()  # type: ignore[attr-defined]  # private: not in django-stubs
+
+    def ensure_connection(self) -> None:
+        _refuse_in_event_loop()
+        if self.connection is None:
+            _django_ensure_connection(self)
+
     def connect(self) -> None:
         parked = self._parked
         if parked is not None:
+            _refuse_in_event_loop()
             self._parked = None
             if self._resume(parked):
                 return
+        self._connect()
+
+    @async_unsafe
+    def _connect(self) -> None:
+        """Django's connect(): a connection out of the pool (get_new_connection)."""
         try:
             super().connect()
         except ImproperlyConfigured as exc:
@@ -285,6 +320,27 @@ class PoolingMixin(_MySQLWrapper):
             if checkout.release(autocommit=self.autocommit):
                 self._parked = checkout
 
+    def close_if_unusable_or_obsolete(self) -> None:
+        # Django's method (at each request's start and end), in one call where
+        # it ends in close() as it does at every request's end with a pool
+        # (CONN_MAX_AGE = 0): nothing of it skipped, but its get_autocommit()
+        # and close() go through @async_unsafe, which raises and catches an
+        # exception per call where no event loop runs.
+        if (self._checkout is not None and self.connection is not None
+                and not self.errors_occurred and not self.in_atomic_block
+                and not self.closed_in_transaction and self.close_at is not None
+                and self.autocommit == self.settings_dict["AUTOCOMMIT"]
+                and self._thread_ident == threading.get_ident()  # type: ignore[attr-defined]
+                and _get_running_loop() is None and time.monotonic() >= self.close_at):
+            self.health_check_done = False
+            self.run_on_commit = []
+            try:
+                self._close()
+            finally:
+                self.connection = None
+            return
+        super().close_if_unusable_or_obsolete()
+
     def close_if_health_check_failed(self) -> None:
         if not self.health_check_enabled:
             return  # as Django's method would, without the bookkeeping below
@@ -354,8 +410,8 @@ class PoolingMixin(_MySQLWrapper):
 
     # ----- what Django's backend calls on MySQLdb -----------------------------
 
-    @async_unsafe
     def create_cursor(self, name: str | None = None) -> CursorWrapper:
+        _refuse_in_event_loop()  # Django's @async_unsafe, cheaper (once per query)
         driver = self.driver
         return CursorWrapper(driver.cursor(self.connection), driver, self._checkout)
 

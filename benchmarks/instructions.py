@@ -1,0 +1,118 @@
+"""Machine instructions per request, per driver and case: what the pool adds
+to a request, counted rather than timed.
+
+    python -m benchmarks.instructions                   # never-closed and mysqlpool
+    python -m benchmarks.instructions --cases never-closed,mysqlpool,mysqlpool-otel
+
+Requests per second move by 10-30 % between rounds on a shared machine, so a
+change of a few microseconds per request is lost in them; the number of
+instructions a request executes moves by well under 1 %. Each case runs the
+benchmark's request (``request_started``, one ORM row by primary key,
+``request_finished``, on one thread) under valgrind's cachegrind twice, with
+two numbers of requests: the difference, divided by the difference in
+requests, is one request's instructions with Django's start-up, the imports
+and the first connection taken out. User-space instructions only (the
+kernel's share of a socket round trip is not counted), and an instruction is
+not a fixed time: cache misses are reported beside it. The server and the
+settings are the benchmark's (``benchmarks.bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.bench import (
+    CASES,
+    DRIVERS,
+    Server,
+    open_server,
+    prepare_server,
+    remove_user,
+    unsupported,
+)
+
+#: The counts valgrind prints at exit, by name in its summary.
+COUNTERS = {"instructions": r"I\s+refs", "I1 misses": r"I1\s+misses",
+            "D1 misses": r"D1\s+misses"}
+
+
+def counts(driver: str, case: str, server: Server, requests: int) -> dict[str, int]:
+    """valgrind's totals for one process that makes ``requests`` requests."""
+    spec = {"driver": driver, "case": case, "threads": [1], "server": vars(server),
+            "requests": requests}
+    done = subprocess.run(
+        ["valgrind", "--tool=cachegrind", "--cache-sim=yes",
+         "--cachegrind-out-file=/dev/null",
+         sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(spec)],
+        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
+        timeout=1800,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{driver} / {case} failed:\n{done.stderr[-2000:]}")
+    found = {}
+    for name, pattern in COUNTERS.items():
+        match = re.search(pattern + r":\s+([\d,]+)", done.stderr)
+        if match is None:
+            raise RuntimeError(f"no {name} in valgrind's output:\n{done.stderr[-2000:]}")
+        found[name] = int(match.group(1).replace(",", ""))
+    return found
+
+
+def per_request(driver: str, case: str, server: Server, fewer: int,
+                more: int) -> dict[str, float]:
+    low = counts(driver, case, server, fewer)
+    high = counts(driver, case, server, more)
+    return {name: (high[name] - low[name]) / (more - fewer) for name in COUNTERS}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.instructions",
+        description="Instructions per request (valgrind), per driver and case.")
+    parser.add_argument("--url", help="admin account of the server, as for benchmarks.bench")
+    parser.add_argument("--drivers", default=",".join(DRIVERS))
+    parser.add_argument("--cases", default="never-closed,mysqlpool",
+                        help=f"comma-separated among {', '.join(CASES)}")
+    parser.add_argument("--requests", type=int, default=1000,
+                        help="the difference in requests between the two runs of a case")
+    args = parser.parse_args(argv)
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed (Debian: apt install valgrind)", file=sys.stderr)
+        return 2
+    drivers = [d for d in args.drivers.split(",") if d]
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        parser.error(f"--cases: unknown {', '.join(unknown)}; valid: {', '.join(CASES)}")
+    server = open_server(args.url)
+    prepare_server(server)
+    try:
+        print(f"{'driver':15} {'case':32} {'instructions':>12} {'x never':>8} "
+              f"{'I1 misses':>10} {'D1 misses':>10}")
+        for driver in drivers:
+            base = None
+            for case in cases:
+                reason = unsupported(driver, case)
+                if reason:
+                    print(f"{driver:15} {CASES[case]:32} skipped: {reason}")
+                    continue
+                figures = per_request(driver, case, server, 200, 200 + args.requests)
+                if case == "never-closed":
+                    base = figures["instructions"]
+                relative = f"{figures['instructions'] / base:8.3f}" if base else f"{'':8}"
+                print(f"{driver:15} {CASES[case]:32} {figures['instructions']:12,.0f} "
+                      f"{relative} {figures['I1 misses']:10,.0f} "
+                      f"{figures['D1 misses']:10,.0f}", flush=True)
+    finally:
+        remove_user(server)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
