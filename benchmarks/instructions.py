@@ -55,11 +55,16 @@ def counts(driver: str, case: str, server: Server, requests: int) -> dict[str, i
     )
     if done.returncode != 0:
         raise RuntimeError(f"{driver} / {case} failed:\n{done.stderr[-2000:]}")
+    return parse_counts(done.stderr)
+
+
+def parse_counts(summary: str) -> dict[str, int]:
+    """The COUNTERS from the summary cachegrind prints at exit."""
     found = {}
     for name, pattern in COUNTERS.items():
-        match = re.search(pattern + r":\s+([\d,]+)", done.stderr)
+        match = re.search(pattern + r":\s+([\d,]+)", summary)
         if match is None:
-            raise RuntimeError(f"no {name} in valgrind's output:\n{done.stderr[-2000:]}")
+            raise RuntimeError(f"no {name} in valgrind's output:\n{summary[-2000:]}")
         found[name] = int(match.group(1).replace(",", ""))
     return found
 
