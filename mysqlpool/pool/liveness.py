@@ -148,7 +148,7 @@ def _load_libc_poll() -> tuple[Any, Any, Any]:
     """libc's poll(), called with the GIL held: select.poll releases the GIL
     even for a zero timeout, and with more threads than cores the checkout
     then waits for another thread's turn on the GIL to end (a thread switch
-    per request, 4-5 % of throughput at 8 threads on 2 cores). A call that
+    per request, about 2 % of throughput at 8 threads on 2 cores). A call that
     cannot block needs no release. None where ctypes or libc's poll is missing
     (Windows, a build without ctypes): select.poll then."""
     try:
