@@ -194,7 +194,7 @@ class PoolingMixin(_MySQLWrapper):
         if parked is not None:
             _refuse_in_event_loop()
             self._parked = None
-            if self._resume(parked):
+            if self._take_back(parked):
                 return
         self._connect()
 
@@ -210,20 +210,45 @@ class PoolingMixin(_MySQLWrapper):
                 raise
             raise reported from exc
 
-    def _resume(self, parked: pools.PooledConnection) -> bool:
-        """Take back the connection parked at the last close(), as Django's
-        connect() would take a new one, without what stays true of it: the
-        settings it was made for, autocommit on (it is parked only then), the
-        session set up for this wrapper. It sends ``connection_created``, as
-        stock Django's connect() does after each close(): receivers that set
-        something up per connection see every use, as without a pool."""
+    def _take_back(self, parked: pools.PooledConnection) -> bool:
+        """Connect again after a close() that parked ``parked``, as Django's
+        connect() would, without what stays true: the settings the connection
+        was made for, autocommit on (it is parked only then), the session set
+        up for this wrapper. When another thread took it over meanwhile (it
+        would otherwise have waited), another connection of the same pool,
+        which needs no setup either when it was parked too. Sends
+        ``connection_created``, as stock Django's connect() does after each
+        close(): receivers that set something up per connection see every
+        use, as without a pool. False: the settings changed, or the parked
+        connection was closed (Django's connect() then takes a new one)."""
         binding = self._binding
-        if (binding is None or binding.pool is not parked.pool
+        pool = parked.pool
+        if (binding is None or binding.pool is not pool
                 or not binding.current(self.settings_dict)):
-            return False  # the settings changed: a new pool's connection
-        if not parked.pool.reclaim(parked, self):
             return False
-        # What Django's connect() resets besides the connection.
+        self._reset_for_connect()
+        if pool.reclaim(parked, self):
+            self._attach(parked)
+        elif parked.fairy is None or pool.retired:
+            # Closed (unusable, or its pool closed): Django's connect(), as
+            # for any new connection.
+            return False
+        else:
+            # Taken over by a thread that would otherwise have waited.
+            checkout = pool.checkout(owner=self)
+            self._attach(checkout)
+            if not (checkout.ready and checkout.slot.session_state == self._session_statements()):
+                # Not known to be set up (fresh, reset, or returned outside
+                # autocommit): the rest of Django's connect().
+                self._checked_out_state = checkout.slot.session_state
+                self.set_autocommit(self.settings_dict["AUTOCOMMIT"])
+                self.init_connection_state()
+        connection_created.send(sender=self.__class__, connection=self)
+        self.run_on_commit = []
+        return True
+
+    def _reset_for_connect(self) -> None:
+        """What Django's connect() resets before it connects."""
         self.in_atomic_block = False
         self.savepoint_ids = []
         self.atomic_blocks = []
@@ -234,11 +259,11 @@ class PoolingMixin(_MySQLWrapper):
         self.closed_in_transaction = False
         self.errors_occurred = False
         self.health_check_done = True
-        self.connection = parked.connection
-        self._checkout = parked
-        self.run_on_commit = []
-        connection_created.send(sender=self.__class__, connection=self)
-        return True
+
+    def _attach(self, checkout: pools.PooledConnection) -> None:
+        self.connection = checkout.connection
+        self._checkout = checkout
+        self._pool = checkout.pool  # type: ignore[assignment]  # a ConnectionPool
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:

@@ -76,7 +76,7 @@ class PooledConnection:
     __slots__ = (
         "pool", "fairy", "connection", "slot", "claim", "parked", "in_use_by", "use",
         "owner", "thread_set", "effects", "broken", "checked_out_at", "stack", "leak_reported",
-        "checkouts", "__weakref__",
+        "checkouts", "ready", "__weakref__",
     )
 
     def __init__(self, pool: Pool, fairy: Any, slot: Slot) -> None:
@@ -108,6 +108,11 @@ class PooledConnection:
         self.leak_reported = False
         #: Uses counted here, by the claim's holder alone: no lock per checkout.
         self.checkouts = 0
+        #: Whether its last use ended clean and in autocommit mode (it was
+        #: parked): the session is as the setup for its settings left it, and
+        #: the next user need not set it up again. False for a connection
+        #: from SQLAlchemy's pool, which may have been returned otherwise.
+        self.ready = False
 
     def begin(self, owner: Any, now: float) -> None:
         """A use starts (the caller holds the claim)."""

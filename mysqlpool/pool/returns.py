@@ -119,6 +119,7 @@ class Returns:
         a thread that starts waiting meanwhile either is seen here or finds
         the connection parked when it looks, so no wakeup is lost.
         """
+        entry.ready = True
         entry.parked = True
         entry.claim.release()
         gate = self.gate
