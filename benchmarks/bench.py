@@ -386,14 +386,32 @@ def run_case(spec: dict[str, Any]) -> None:
         return
     if spec.get("requests"):
         # A fixed number of requests and nothing else (benchmarks.instructions).
-        for number in range(spec["requests"]):
-            request(number % ROWS + 1)
+        run_requests(request, connections, spec["requests"], spec["threads"][0])
         return
     for threads in spec["threads"]:
         result = run_phase(request, connections, threads, spec["warmup"], spec["duration"],
                            spec["warm_limit"])
         emit("RESULT", result)
     connections.close_all()
+
+
+def run_requests(request, connections, total: int, threads: int) -> None:
+    """``total`` requests shared by ``threads`` threads, as fast as they go."""
+    def share(first: int) -> None:
+        try:
+            for number in range(first, total, threads):
+                request(number % ROWS + 1)
+        finally:
+            connections.close_all()
+
+    if threads == 1:
+        share(0)
+        return
+    workers = [threading.Thread(target=share, args=(index,)) for index in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
 
 
 def profile_requests(request, duration: float, path: str) -> None:

@@ -3,12 +3,14 @@ to a request, counted rather than timed.
 
     python -m benchmarks.instructions                   # never-closed and mysqlpool
     python -m benchmarks.instructions --cases never-closed,mysqlpool,mysqlpool-otel
+    python -m benchmarks.instructions --threads 64      # more threads than connections
 
 Requests per second move by 10-30 % between rounds on a shared machine, so a
 change of a few microseconds per request is lost in them; the number of
 instructions a request executes moves by well under 1 %. Each case runs the
 benchmark's request (``request_started``, one ORM row by primary key,
-``request_finished``, on one thread) under valgrind's cachegrind twice, with
+``request_finished``, on one thread or shared by ``--threads``; valgrind runs
+one thread at a time) under valgrind's cachegrind twice, with
 two numbers of requests: the difference, divided by the difference in
 requests, is one request's instructions with Django's start-up, the imports
 and the first connection taken out. User-space instructions only (the
@@ -42,9 +44,11 @@ COUNTERS = {"instructions": r"I\s+refs", "I1 misses": r"I1\s+misses",
             "D1 misses": r"D1\s+misses"}
 
 
-def counts(driver: str, case: str, server: Server, requests: int) -> dict[str, int]:
-    """valgrind's totals for one process that makes ``requests`` requests."""
-    spec = {"driver": driver, "case": case, "threads": [1], "server": vars(server),
+def counts(driver: str, case: str, server: Server, requests: int,
+           threads: int = 1) -> dict[str, int]:
+    """valgrind's totals for one process whose ``threads`` threads make
+    ``requests`` requests in all."""
+    spec = {"driver": driver, "case": case, "threads": [threads], "server": vars(server),
             "requests": requests}
     done = subprocess.run(
         ["valgrind", "--tool=cachegrind", "--cache-sim=yes",
@@ -70,9 +74,9 @@ def parse_counts(summary: str) -> dict[str, int]:
 
 
 def per_request(driver: str, case: str, server: Server, fewer: int,
-                more: int) -> dict[str, float]:
-    low = counts(driver, case, server, fewer)
-    high = counts(driver, case, server, more)
+                more: int, threads: int = 1) -> dict[str, float]:
+    low = counts(driver, case, server, fewer, threads)
+    high = counts(driver, case, server, more, threads)
     return {name: (high[name] - low[name]) / (more - fewer) for name in COUNTERS}
 
 
@@ -86,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated among {', '.join(CASES)}")
     parser.add_argument("--requests", type=int, default=1000,
                         help="the difference in requests between the two runs of a case")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads sharing the requests (the pool has "
+                        "benchmarks.bench's 10 connections)")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian: apt install valgrind)", file=sys.stderr)
@@ -98,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     server = open_server(args.url)
     prepare_server(server)
     try:
+        print(f"{args.threads} thread(s)")
         print(f"{'driver':15} {'case':32} {'instructions':>12} {'x never':>8} "
               f"{'I1 misses':>10} {'D1 misses':>10}")
         for driver in drivers:
@@ -107,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                 if reason:
                     print(f"{driver:15} {CASES[case]:32} skipped: {reason}")
                     continue
-                figures = per_request(driver, case, server, 200, 200 + args.requests)
+                figures = per_request(driver, case, server, 200, 200 + args.requests,
+                                      args.threads)
                 if case == "never-closed":
                     base = figures["instructions"]
                 relative = f"{figures['instructions'] / base:8.3f}" if base else f"{'':8}"
