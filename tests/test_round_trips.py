@@ -239,37 +239,6 @@ def test_busy_threads_over_a_small_pool_are_served_in_turn():
             assert mysqlpool.stats()["default"]["timeouts"] == timeouts_before
 
 
-@contextlib.contextmanager
-def used_in_another_thread(work):
-    """Runs ``work()`` in another thread, which then keeps its connections
-    (parked on its own wrapper) until the block ends; yields what it returned."""
-    done = threading.Event()
-    release = threading.Event()
-    outcome: dict = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # noqa: BLE001 - raised in the test below
-            outcome["error"] = exc
-        finally:
-            done.set()
-            release.wait(60)
-            connections.close_all()
-
-    thread = threading.Thread(target=run, name="other-user")
-    thread.start()
-    try:
-        assert done.wait(60), "the other thread did not finish its work"
-        if "error" in outcome:
-            raise outcome["error"]
-        yield outcome["value"]
-    finally:
-        release.set()
-        thread.join(60)
-    assert not thread.is_alive()
-
-
 def test_a_connection_taken_over_while_parked_is_followed_by_one_needing_no_setup():
     """A thread that would otherwise wait takes over the connection this
     wrapper parked and parks it on its own wrapper; this wrapper's next
@@ -287,8 +256,10 @@ def test_a_connection_taken_over_while_parked_is_followed_by_one_needing_no_setu
         request(lambda: Item.objects.exists())
         first_id, end = probe(connection)
         own_parked = end - start  # this request and a probe, on its own parked one
-        with used_in_another_thread(lambda: probe(connections["default"])) as (
-                other_id, other_counters):
+        # held() keeps the other thread (and the connection it parked) alive
+        # until the block ends.
+        with held("default", 1, measure=lambda alias: probe(connections[alias])) as [
+                (other_id, other_counters)]:
             assert other_id == first_id, "the other thread did not take it over"
             connection_created.connect(count_created)
             try:
@@ -309,15 +280,15 @@ def test_a_connection_changed_by_another_thread_is_set_up_again():
     """The thread that took the parked connection over changed its session: it
     went back to the pool reset (or closed), and this wrapper's next
     connection gets its session set up again."""
-    def change_session() -> None:
-        wrapper = connections["default"]
+    def change_session(alias: str) -> None:
+        wrapper = connections[alias]
         with wrapper.cursor() as cursor:
             cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE")
         wrapper.close()
 
     with pool_arguments(pool_size=1, max_overflow=0, ping_after_idle=60) as connection:
         probe(connection)
-        with used_in_another_thread(change_session):
+        with held("default", 1, measure=change_session):
             pass
         assert session_isolation(connection)[1] == "READ-COMMITTED"
         with connection.cursor() as cursor:
