@@ -33,7 +33,7 @@ from .. import metrics
 from ..config import PoolConfig
 from ..drivers import Driver
 from . import housekeeping, maintenance
-from .checkout import PooledConnection, exiting, thread_checkouts
+from .checkout import PooledConnection
 from .connecting import Opener
 from .gate import FairGate, Turn
 from .liveness import idle_problem, usable_as_parked
@@ -42,6 +42,7 @@ from .returns import Returns
 from .slot import KEY, Slot
 from .state import PoolState
 from .stats import PoolStats
+from .threads import exiting, thread_checkouts
 from .watchdog import PingTimeout
 
 logger = logging.getLogger("mysqlpool")

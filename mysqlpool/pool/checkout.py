@@ -18,7 +18,6 @@ interrupted, abandoned by its thread) is closed rather than reused.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import logging
 import threading
@@ -29,8 +28,9 @@ from typing import Any, Protocol
 from .. import statements
 from ..config import PoolConfig
 from ..drivers import Driver
-from . import server_state
+from . import server_state, threads
 from .slot import Slot
+from .threads import ThreadCheckouts, thread_checkouts
 
 logger = logging.getLogger("mysqlpool")
 
@@ -127,14 +127,14 @@ class PooledConnection:
         self.leak_reported = False
         if self.pool.config.leak_warning_after:
             self.stack = traceback.extract_stack()[:-5]
-        threads = thread_checkouts()
+        mine = thread_checkouts()
         previous = self.thread_set() if self.thread_set is not None else None
-        if previous is not threads:
+        if previous is not mine:
             if previous is not None:
                 previous.discard(self)
-            threads.add(self)
+            mine.add(self)
             # Weakly: the set must go with its thread, and its finalizer run then.
-            self.thread_set = weakref.ref(threads)
+            self.thread_set = weakref.ref(mine)
 
     def resume(self, now: float) -> None:
         """The same wrapper uses it again, in the same thread (claim held)."""
@@ -235,7 +235,7 @@ class PooledConnection:
         """The wrapper that used (or parked) this connection was garbage
         collected without close(), in a thread that may go on."""
         if (self.owner is not owner or self.fairy is None or self.pool.abandoned
-                or _exiting):
+                or threads.exiting()):
             return  # another use's, gone, inherited through fork(), or exit's to close
         if self.parked:
             if self.claimed():
@@ -259,9 +259,9 @@ class PooledConnection:
             logger.debug("ROLLBACK of an abandoned connection failed", exc_info=True)
         self.pool.end(self, expected="its user is gone (thread ended, wrapper dropped)")
 
-    def abandon_dead_thread(self, thread_set: _ThreadCheckouts) -> None:
+    def abandon_dead_thread(self, thread_set: ThreadCheckouts) -> None:
         """The thread that used (or parked) this connection ended."""
-        if self.fairy is None or self.pool.abandoned or _exiting:
+        if self.fairy is None or self.pool.abandoned or threads.exiting():
             # Gone already, inherited through fork(), or the interpreter is
             # shutting down: Django never closes the main thread's
             # connections at exit, the process's end closes the sockets (the
@@ -302,28 +302,6 @@ def _owner_gone(entry: weakref.ref, owner: weakref.ref) -> None:
         connection.owner_gone(owner)
 
 
-def close_at_exit() -> None:
-    """The interpreter is exiting normally: the connections this (main)
-    thread still holds (Django never closes them) are rolled back and closed
-    now, while the network code still works; dropped at the process's end,
-    each would be an aborted connection in the server's log. Parked ones go
-    with their pools (close_pool())."""
-    me = threading.get_ident()
-    for checkout in list(thread_checkouts()):
-        if (checkout.fairy is None or checkout.pool.abandoned or checkout.parked
-                or checkout.in_use_by != me):
-            continue
-        logger.debug("Closing a connection of %r at exit", checkout.pool.alias)
-        try:
-            checkout.connection.rollback()
-        except Exception:  # noqa: BLE001 - it is closed next either way
-            logger.debug("ROLLBACK at exit failed", exc_info=True)
-        try:
-            checkout.pool.end(checkout, expected="the interpreter is exiting")
-        except Exception:  # noqa: BLE001 - never raise at exit
-            logger.debug("Closing a connection at exit failed", exc_info=True)
-
-
 def invalidate(fairy: Any, slot: Slot, exc: BaseException | None, expected: str | None = None,
                failure: str | None = None) -> None:
     """Close the physical connection; its pool slot opens a new one when needed.
@@ -335,61 +313,3 @@ def invalidate(fairy: Any, slot: Slot, exc: BaseException | None, expected: str 
     slot.expected = expected
     slot.failure = failure
     fairy.invalidate(exc)
-
-
-# ----- checkouts per thread ---------------------------------------------------
-
-
-class _ThreadCheckouts(set):
-    """The connections of one thread, in use or parked, given back if the
-    thread ends holding them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        #: Its thread (the finalizer may run in another).
-        self.ident = threading.get_ident()
-
-    def __del__(self) -> None:
-        # Also runs in a forked child for the parent's other threads; those
-        # connections were abandoned at the fork and are left alone.
-        for checkout in list(self):
-            try:
-                checkout.abandon_dead_thread(self)
-            except Exception:  # noqa: BLE001 - never raise from a finalizer
-                logger.debug("Closing an abandoned connection failed", exc_info=True)
-
-
-# Made on first use, not at import: a thread-local made before gevent or
-# eventlet patched threading would be one for every green thread.
-_local: threading.local | None = None
-_exiting = False
-
-
-def thread_checkouts() -> _ThreadCheckouts:
-    """This thread's checkouts."""
-    global _local
-    local = _local
-    if local is None:
-        local = _local = threading.local()
-    try:
-        return local.checkouts
-    except AttributeError:
-        checkouts = local.checkouts = _ThreadCheckouts()
-        return checkouts
-
-
-def exiting() -> bool:
-    """Whether the interpreter is shutting down (atexit has run)."""
-    return _exiting
-
-
-def forget_threads_after_fork() -> None:
-    """In a forked child: the parent's threads' checkouts are not this process's."""
-    global _local
-    _local = None
-
-
-@atexit.register
-def _at_exit() -> None:
-    global _exiting
-    _exiting = True

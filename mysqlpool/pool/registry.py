@@ -22,7 +22,7 @@ from ..config import PoolConfig
 from ..drivers import Driver
 from ..metrics import figures
 from ..redaction import is_secret_name
-from . import checkout, housekeeping, watchdog
+from . import housekeeping, threads, watchdog
 from .base import ConnectionPool
 from .credentials import without_secrets
 
@@ -149,7 +149,7 @@ def _after_fork_in_child() -> None:
     _pools.clear()
     _every_pool = weakref.WeakSet()
     _lock = threading.Lock()
-    checkout.forget_threads_after_fork()
+    threads.forget_threads_after_fork()
     housekeeping.after_fork_in_child()
     watchdog.after_fork_in_child()
 
@@ -162,7 +162,7 @@ if hasattr(os, "register_at_fork"):
 def _close_at_exit() -> None:
     # Registered after checkout's own exit hook, so run before it.
     try:
-        checkout.close_at_exit()
+        threads.close_at_exit()
         close_pool()
     except Exception:  # noqa: BLE001 - never raise at exit
         logger.debug("Closing the pools at exit failed", exc_info=True)
