@@ -462,7 +462,7 @@ def test_a_refused_login_reads_like_stock_djangos():
               for frame in traceback.extract_tb(exc.__traceback__)]
     assert not [name for name in frames if "/sqlalchemy/" in name]
     assert not [name for name in frames if "/mysqlpool/pool/" in name
-                and not name.endswith("/mysqlpool/pool/base.py")]  # the checkout's only
+                and not name.endswith("/mysqlpool/pool/taking.py")]  # the checkout's only
     package = "/" + driver.module_name.replace(".", "/") + "/"
     assert package in frames[-1], frames  # raised by the driver
     assert not [exc for exc in chain if type(exc).__module__.startswith("sqlalchemy")]

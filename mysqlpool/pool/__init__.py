@@ -1,6 +1,7 @@
 """Connection pools: one SQLAlchemy pool per alias and connection parameters.
 
-- ``base``: the pool of one alias (checkout, lifetime, failover, new connections);
+- ``base``: the pool of one alias (lifetime, failover, new connections, ending);
+- ``taking``, ``returns``: how a connection is taken out of it, and comes back;
 - ``checkout``: one connection out of SQLAlchemy's pool: its uses, parking
   between them, and its return policy;
 - ``slot``: what is known of one physical connection (lifetime, session);
@@ -15,7 +16,7 @@
 - ``registry``: the pools of the process, ``close_pool()``, fork, pool keys.
 """
 
-from .base import ConnectionPool, PoolTimeout
+from .base import ConnectionPool
 from .checkout import PooledConnection
 from .registry import (
     close_pool,
@@ -26,6 +27,7 @@ from .registry import (
     pool_key,
     pools,
 )
+from .taking import PoolTimeout
 
 __all__ = [
     "ConnectionPool", "PoolTimeout", "PooledConnection", "close_pool",
