@@ -1,0 +1,135 @@
+"""Context switches and CPU time per request, per driver and case: what a
+request costs the kernel and the scheduler, which instruction counts
+(benchmarks.instructions, user space only) do not show.
+
+    python -m benchmarks.switches                        # 64 threads, pool of 10
+    python -m benchmarks.switches --threads 1 --requests 3000
+
+Each case runs the benchmark's request (as benchmarks.instructions does, the
+requests shared by ``--threads`` threads, here at full speed) in a process of
+its own, twice, with two numbers of requests; the difference of the two
+processes' resource usage (getrusage), divided by the difference in requests, is
+one request's, with Django's start-up and the first connection taken out.
+The cases alternate, round after round, and the median of the rounds is
+shown. Voluntary context switches (a thread blocked: on its socket, on the
+GIL, in the pool's waiting line) vary little from run to run; CPU and wall
+time vary with the machine's load, so compare them only within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.bench import (
+    CASES,
+    DRIVERS,
+    Server,
+    open_server,
+    prepare_server,
+    remove_user,
+    unsupported,
+)
+
+#: What is shown per request, in this order: name, unit, scale from the totals.
+FIGURES = (("wall", "µs", 1e6), ("user", "µs", 1e6), ("system", "µs", 1e6),
+           ("voluntary switches", "", 1.0), ("involuntary switches", "", 1.0))
+
+
+def measured(driver: str, case: str, server: Server, requests: int,
+             threads: int) -> dict[str, float]:
+    """Wall time, CPU time and context switches of one process whose
+    ``threads`` threads make ``requests`` requests in all."""
+    spec = {"driver": driver, "case": case, "threads": [threads], "server": vars(server),
+            "requests": requests}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(spec)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, stderr = process.communicate(timeout=1800)
+    wall = time.perf_counter() - started
+    # The process is reaped: its usage is what the children's totals grew by
+    # (no other child runs meanwhile).
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if process.returncode != 0:
+        raise RuntimeError(f"{driver} / {case} failed:\n{stderr[-2000:]}")
+    return {
+        "wall": wall,
+        "user": after.ru_utime - before.ru_utime,
+        "system": after.ru_stime - before.ru_stime,
+        "voluntary switches": float(after.ru_nvcsw - before.ru_nvcsw),
+        "involuntary switches": float(after.ru_nivcsw - before.ru_nivcsw),
+    }
+
+
+def per_request(fewer: dict[str, float], more: dict[str, float],
+                extra_requests: int) -> dict[str, float]:
+    """One request's share: the difference of two runs, over the difference
+    in their requests."""
+    return {name: (more[name] - fewer[name]) / extra_requests for name, _, _ in FIGURES}
+
+
+def medians(rounds: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the rounds."""
+    return {name: statistics.median(one[name] for one in rounds) for name, _, _ in FIGURES}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.switches",
+        description="Context switches and CPU time per request, per driver and case.")
+    parser.add_argument("--url", help="admin account of the server, as for benchmarks.bench")
+    parser.add_argument("--drivers", default=",".join(DRIVERS))
+    parser.add_argument("--cases", default="never-closed,mysqlpool",
+                        help=f"comma-separated among {', '.join(CASES)}")
+    parser.add_argument("--requests", type=int, default=5000,
+                        help="the difference in requests between the two runs of a case")
+    parser.add_argument("--threads", type=int, default=64,
+                        help="threads sharing the requests (the pool has "
+                        "benchmarks.bench's 10 connections)")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    drivers = [d for d in args.drivers.split(",") if d]
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        parser.error(f"--cases: unknown {', '.join(unknown)}; valid: {', '.join(CASES)}")
+    server = open_server(args.url)
+    prepare_server(server)
+    try:
+        print(f"{args.threads} thread(s), {args.requests} requests, median of "
+              f"{args.rounds} rounds; per request:")
+        print(f"{'driver':15} {'case':32} " + " ".join(
+            f"{(name + (f' ({unit})' if unit else '')):>22}" for name, unit, _ in FIGURES))
+        for driver in drivers:
+            runnable = [c for c in cases if not unsupported(driver, c)]
+            for case in cases:
+                if case not in runnable:
+                    print(f"{driver:15} {CASES[case]:32} skipped: {unsupported(driver, case)}")
+            rounds: dict[str, list[dict[str, float]]] = {case: [] for case in runnable}
+            for _ in range(args.rounds):
+                for case in runnable:  # alternating: the machine's drift hits every case
+                    fewer = measured(driver, case, server, 200, args.threads)
+                    more = measured(driver, case, server, 200 + args.requests, args.threads)
+                    rounds[case].append(per_request(fewer, more, args.requests))
+            for case in runnable:
+                figures = medians(rounds[case])
+                print(f"{driver:15} {CASES[case]:32} " + " ".join(
+                    f"{figures[name] * scale:22,.2f}" for name, _, scale in FIGURES),
+                    flush=True)
+    finally:
+        remove_user(server)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
