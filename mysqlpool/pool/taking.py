@@ -118,7 +118,15 @@ class Taking(Returns, PoolState):
         turn = gate.register()
         if turn is None:
             return self._open_slot()
-        entry = self._take_over_parked()
+        try:
+            entry = self._take_over_parked()
+        except BaseException:
+            # A dead parked connection whose replacement could not be opened
+            # (the server refused it, a ping timed out): out of line, or the
+            # slot a return handed over meanwhile would go with this error.
+            if not gate.withdraw(turn):
+                self._return_turn(turn)
+            raise
         if entry is not None:
             if not gate.withdraw(turn):
                 self._return_turn(turn)  # handed something just now: not needed
