@@ -29,15 +29,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.bench import (
-    CASES,
-    DRIVERS,
-    Server,
-    open_server,
-    prepare_server,
-    remove_user,
-    unsupported,
-)
+from benchmarks.bench import CASES, Server, unsupported
+from benchmarks.per_request import add_arguments, drivers_and_cases, prepared_server
 
 #: The counts valgrind prints at exit, by name in its summary.
 COUNTERS = {"instructions": r"I\s+refs", "I1 misses": r"I1\s+misses",
@@ -84,27 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.instructions",
         description="Instructions per request (valgrind), per driver and case.")
-    parser.add_argument("--url", help="admin account of the server, as for benchmarks.bench")
-    parser.add_argument("--drivers", default=",".join(DRIVERS))
-    parser.add_argument("--cases", default="never-closed,mysqlpool",
-                        help=f"comma-separated among {', '.join(CASES)}")
-    parser.add_argument("--requests", type=int, default=1000,
-                        help="the difference in requests between the two runs of a case")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads sharing the requests (the pool has "
-                        "benchmarks.bench's 10 connections)")
+    add_arguments(parser, requests=1000, threads=1)
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian: apt install valgrind)", file=sys.stderr)
         return 2
-    drivers = [d for d in args.drivers.split(",") if d]
-    cases = [c for c in args.cases.split(",") if c]
-    unknown = [c for c in cases if c not in CASES]
-    if unknown:
-        parser.error(f"--cases: unknown {', '.join(unknown)}; valid: {', '.join(CASES)}")
-    server = open_server(args.url)
-    prepare_server(server)
-    try:
+    drivers, cases = drivers_and_cases(parser, args)
+    with prepared_server(args.url) as server:
         print(f"{args.threads} thread(s)")
         print(f"{'driver':15} {'case':32} {'instructions':>12} {'x never':>8} "
               f"{'I1 misses':>10} {'D1 misses':>10}")
@@ -123,8 +102,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{driver:15} {CASES[case]:32} {figures['instructions']:12,.0f} "
                       f"{relative} {figures['I1 misses']:10,.0f} "
                       f"{figures['D1 misses']:10,.0f}", flush=True)
-    finally:
-        remove_user(server)
     return 0
 
 

@@ -28,15 +28,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.bench import (
-    CASES,
-    DRIVERS,
-    Server,
-    open_server,
-    prepare_server,
-    remove_user,
-    unsupported,
-)
+from benchmarks.bench import CASES, Server, unsupported
+from benchmarks.per_request import add_arguments, drivers_and_cases, prepared_server
 
 #: What is shown per request, in this order: name, unit, scale from the totals.
 FIGURES = (("wall", "µs", 1e6), ("user", "µs", 1e6), ("system", "µs", 1e6),
@@ -87,25 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.switches",
         description="Context switches and CPU time per request, per driver and case.")
-    parser.add_argument("--url", help="admin account of the server, as for benchmarks.bench")
-    parser.add_argument("--drivers", default=",".join(DRIVERS))
-    parser.add_argument("--cases", default="never-closed,mysqlpool",
-                        help=f"comma-separated among {', '.join(CASES)}")
-    parser.add_argument("--requests", type=int, default=5000,
-                        help="the difference in requests between the two runs of a case")
-    parser.add_argument("--threads", type=int, default=64,
-                        help="threads sharing the requests (the pool has "
-                        "benchmarks.bench's 10 connections)")
+    add_arguments(parser, requests=5000, threads=64)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    drivers = [d for d in args.drivers.split(",") if d]
-    cases = [c for c in args.cases.split(",") if c]
-    unknown = [c for c in cases if c not in CASES]
-    if unknown:
-        parser.error(f"--cases: unknown {', '.join(unknown)}; valid: {', '.join(CASES)}")
-    server = open_server(args.url)
-    prepare_server(server)
-    try:
+    drivers, cases = drivers_and_cases(parser, args)
+    with prepared_server(args.url) as server:
         print(f"{args.threads} thread(s), {args.requests} requests, median of "
               f"{args.rounds} rounds; per request:")
         print(f"{'driver':15} {'case':32} " + " ".join(
@@ -126,8 +105,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{driver:15} {CASES[case]:32} " + " ".join(
                     f"{figures[name] * scale:22,.2f}" for name, _, scale in FIGURES),
                     flush=True)
-    finally:
-        remove_user(server)
     return 0
 
 

@@ -1,0 +1,47 @@
+"""What the tools that measure one request (benchmarks.instructions,
+benchmarks.switches) share: their common arguments, and the benchmark's
+server and account for the time of a run."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+
+from benchmarks.bench import CASES, DRIVERS, Server, open_server, prepare_server, remove_user
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, requests: int, threads: int) -> None:
+    """--url, --drivers, --cases, --requests and --threads."""
+    parser.add_argument("--url", help="admin account of the server, as for benchmarks.bench")
+    parser.add_argument("--drivers", default=",".join(DRIVERS))
+    parser.add_argument("--cases", default="never-closed,mysqlpool",
+                        help=f"comma-separated among {', '.join(CASES)}")
+    parser.add_argument("--requests", type=int, default=requests,
+                        help="the difference in requests between the two runs of a case")
+    parser.add_argument("--threads", type=int, default=threads,
+                        help="threads sharing the requests (the pool has "
+                        "benchmarks.bench's 10 connections)")
+
+
+def drivers_and_cases(parser: argparse.ArgumentParser,
+                      args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The --drivers and --cases asked for; an unknown case is a usage error."""
+    drivers = [d for d in args.drivers.split(",") if d]
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        parser.error(f"--cases: unknown {', '.join(unknown)}; valid: {', '.join(CASES)}")
+    return drivers, cases
+
+
+@contextlib.contextmanager
+def prepared_server(url: str | None) -> Iterator[Server]:
+    """The server at ``url`` (or a throwaway one) with the benchmark's
+    database and account, which are dropped at the end."""
+    server = open_server(url)
+    prepare_server(server)
+    try:
+        yield server
+    finally:
+        remove_user(server)
