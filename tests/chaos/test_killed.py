@@ -11,6 +11,7 @@ from django.db import DatabaseError, connections, transaction
 import mysqlpool
 from tests.app.models import Item
 from tests.chaos.conftest import APP, connection_id, hold_concurrently, record, request
+from tests.support.threads import run_in_thread
 
 pytestmark = pytest.mark.chaos
 
@@ -117,24 +118,6 @@ def test_connections_idle_past_wait_timeout_are_replaced(server, pooled_alias, p
            f"{8 * 4} requests; invalidations +{replaced}")
 
 
-def request_in_another_thread(alias: str) -> BaseException | None:
-    """One request on ``alias`` in a thread of its own (a wrapper of its
-    own); what it raised, or None."""
-    raised: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            request(lambda: Item.objects.using(alias).exists())
-        except Exception as exc:  # noqa: BLE001 - returned to the test
-            raised.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive(), "the request did not end"
-    return raised[0] if raised else None
-
-
 def test_a_failed_replacement_of_a_taken_over_connection_keeps_its_slot(server, pooled_alias):
     # One slot, held by the connection this thread's wrapper parked, killed
     # since. Another thread, which would otherwise wait in line, takes it
@@ -143,7 +126,11 @@ def test_a_failed_replacement_of_a_taken_over_connection_keeps_its_slot(server, 
     # logins work again, the next request gets a connection instead of
     # waiting out the pool's timeout for a slot nobody holds.
     alias = pooled_alias(pool={"pool_size": 1, "max_overflow": 0, "timeout": 3})
-    request(lambda: Item.objects.using(alias).exists())
+
+    def exists() -> bool:
+        return request(lambda: Item.objects.using(alias).exists())
+
+    exists()
     parked = server.connection_ids(APP.user)
     assert len(parked) == 1
     server.kill(parked)
@@ -151,11 +138,12 @@ def test_a_failed_replacement_of_a_taken_over_connection_keeps_its_slot(server, 
 
     server.query(f"ALTER USER '{APP.user}'@'%' IDENTIFIED BY 'refused-for-a-moment'")
     try:
-        refused = request_in_another_thread(alias)
+        with pytest.raises(DatabaseError, match="denied"):
+            run_in_thread(exists)
     finally:
         server.query(f"ALTER USER '{APP.user}'@'%' IDENTIFIED BY '{APP.password}'")
-    assert isinstance(refused, DatabaseError) and "denied" in str(refused), refused
 
-    assert request_in_another_thread(alias) is None
+    # A connection, not a PoolTimeout; the table is empty (the server fixture).
+    assert run_in_thread(exists) is False
     figures = mysqlpool.stats()[alias]
     assert (figures["checked_out"], figures["waiting"]) == (0, 0), figures
