@@ -22,15 +22,13 @@ settings are the benchmark's (``benchmarks.bench``).
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
+from benchmarks import per_request
 from benchmarks.bench import CASES, Server, unsupported
-from benchmarks.per_request import add_arguments, drivers_and_cases, prepared_server
 
 #: The counts valgrind prints at exit, by name in its summary.
 COUNTERS = {"instructions": r"I\s+refs", "I1 misses": r"I1\s+misses",
@@ -41,14 +39,11 @@ def counts(driver: str, case: str, server: Server, requests: int,
            threads: int = 1) -> dict[str, int]:
     """valgrind's totals for one process whose ``threads`` threads make
     ``requests`` requests in all."""
-    spec = {"driver": driver, "case": case, "threads": [threads], "server": vars(server),
-            "requests": requests}
     done = subprocess.run(
         ["valgrind", "--tool=cachegrind", "--cache-sim=yes",
          "--cachegrind-out-file=/dev/null",
-         sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(spec)],
-        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
-        timeout=1800,
+         *per_request.worker_command(driver, case, server, requests, threads)],
+        cwd=per_request.ROOT, capture_output=True, text=True, timeout=1800,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{driver} / {case} failed:\n{done.stderr[-2000:]}")
@@ -66,24 +61,24 @@ def parse_counts(summary: str) -> dict[str, int]:
     return found
 
 
-def per_request(driver: str, case: str, server: Server, fewer: int,
+def counted_per_request(driver: str, case: str, server: Server, fewer: int,
                 more: int, threads: int = 1) -> dict[str, float]:
     low = counts(driver, case, server, fewer, threads)
     high = counts(driver, case, server, more, threads)
-    return {name: (high[name] - low[name]) / (more - fewer) for name in COUNTERS}
+    return per_request.share_of_one(low, high, more - fewer, COUNTERS)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.instructions",
         description="Instructions per request (valgrind), per driver and case.")
-    add_arguments(parser, requests=1000, threads=1)
+    per_request.add_arguments(parser, requests=1000, threads=1)
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian: apt install valgrind)", file=sys.stderr)
         return 2
-    drivers, cases = drivers_and_cases(parser, args)
-    with prepared_server(args.url) as server:
+    drivers, cases = per_request.drivers_and_cases(parser, args)
+    with per_request.prepared_server(args.url) as server:
         print(f"{args.threads} thread(s)")
         print(f"{'driver':15} {'case':32} {'instructions':>12} {'x never':>8} "
               f"{'I1 misses':>10} {'D1 misses':>10}")
@@ -94,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                 if reason:
                     print(f"{driver:15} {CASES[case]:32} skipped: {reason}")
                     continue
-                figures = per_request(driver, case, server, 200, 200 + args.requests,
-                                      args.threads)
+                figures = counted_per_request(driver, case, server, 200,
+                                              200 + args.requests, args.threads)
                 if case == "never-closed":
                     base = figures["instructions"]
                 relative = f"{figures['instructions'] / base:8.3f}" if base else f"{'':8}"

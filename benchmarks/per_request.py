@@ -6,9 +6,32 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Iterator
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 
 from benchmarks.bench import CASES, DRIVERS, Server, open_server, prepare_server, remove_user
+
+#: Where the benchmark's worker runs from: the project's root.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker_command(driver: str, case: str, server: Server, requests: int,
+                   threads: int) -> list[str]:
+    """The benchmark's worker for one process whose ``threads`` threads make
+    ``requests`` requests in all, and nothing else (run from ROOT)."""
+    spec = {"driver": driver, "case": case, "threads": [threads], "server": vars(server),
+            "requests": requests}
+    return [sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(spec)]
+
+
+def share_of_one(fewer: Mapping[str, float], more: Mapping[str, float], extra_requests: int,
+                 names: Iterable[str]) -> dict[str, float]:
+    """One request's share of each of ``names``: the difference of two runs
+    (Django's start-up and the first connection taken out), over the
+    difference in their requests."""
+    return {name: (more[name] - fewer[name]) / extra_requests for name in names}
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, requests: int, threads: int) -> None:

@@ -19,34 +19,31 @@ time vary with the machine's load, so compare them only within one run.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
+from benchmarks import per_request
 from benchmarks.bench import CASES, Server, unsupported
-from benchmarks.per_request import add_arguments, drivers_and_cases, prepared_server
 
 #: What is shown per request, in this order: name, unit, scale from the totals.
 FIGURES = (("wall", "µs", 1e6), ("user", "µs", 1e6), ("system", "µs", 1e6),
            ("voluntary switches", "", 1.0), ("involuntary switches", "", 1.0))
+NAMES = [name for name, _, _ in FIGURES]
 
 
 def measured(driver: str, case: str, server: Server, requests: int,
              threads: int) -> dict[str, float]:
     """Wall time, CPU time and context switches of one process whose
     ``threads`` threads make ``requests`` requests in all."""
-    spec = {"driver": driver, "case": case, "threads": [threads], "server": vars(server),
-            "requests": requests}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(spec)],
-        cwd=Path(__file__).resolve().parent.parent,
+        per_request.worker_command(driver, case, server, requests, threads),
+        cwd=per_request.ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     _, stderr = process.communicate(timeout=1800)
     wall = time.perf_counter() - started
@@ -64,27 +61,20 @@ def measured(driver: str, case: str, server: Server, requests: int,
     }
 
 
-def per_request(fewer: dict[str, float], more: dict[str, float],
-                extra_requests: int) -> dict[str, float]:
-    """One request's share: the difference of two runs, over the difference
-    in their requests."""
-    return {name: (more[name] - fewer[name]) / extra_requests for name, _, _ in FIGURES}
-
-
 def medians(rounds: Sequence[dict[str, float]]) -> dict[str, float]:
     """Each figure's median over the rounds."""
-    return {name: statistics.median(one[name] for one in rounds) for name, _, _ in FIGURES}
+    return {name: statistics.median(one[name] for one in rounds) for name in NAMES}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.switches",
         description="Context switches and CPU time per request, per driver and case.")
-    add_arguments(parser, requests=5000, threads=64)
+    per_request.add_arguments(parser, requests=5000, threads=64)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    drivers, cases = drivers_and_cases(parser, args)
-    with prepared_server(args.url) as server:
+    drivers, cases = per_request.drivers_and_cases(parser, args)
+    with per_request.prepared_server(args.url) as server:
         print(f"{args.threads} thread(s), {args.requests} requests, median of "
               f"{args.rounds} rounds; per request:")
         print(f"{'driver':15} {'case':32} " + " ".join(
@@ -99,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                 for case in runnable:  # alternating: the machine's drift hits every case
                     fewer = measured(driver, case, server, 200, args.threads)
                     more = measured(driver, case, server, 200 + args.requests, args.threads)
-                    rounds[case].append(per_request(fewer, more, args.requests))
+                    rounds[case].append(
+                        per_request.share_of_one(fewer, more, args.requests, NAMES))
             for case in runnable:
                 figures = medians(rounds[case])
                 print(f"{driver:15} {CASES[case]:32} " + " ".join(

@@ -1,12 +1,12 @@
-"""One request's share of two runs' resource usage (benchmarks.switches)."""
+"""One request's share of two runs' figures (benchmarks.per_request), and the
+median of the rounds (benchmarks.switches)."""
 
 from __future__ import annotations
 
 import pytest
 
-from benchmarks.switches import FIGURES, medians, per_request
-
-NAMES = [name for name, _, _ in FIGURES]
+from benchmarks.per_request import share_of_one
+from benchmarks.switches import NAMES, medians
 
 
 def run(wall, user, system, voluntary, involuntary) -> dict[str, float]:
@@ -22,7 +22,7 @@ def run(wall, user, system, voluntary, involuntary) -> dict[str, float]:
 ])
 def test_a_request_s_share_is_the_difference_over_the_extra_requests(
         fewer, more, extra, expected):
-    assert per_request(fewer, more, extra) == pytest.approx(expected)
+    assert share_of_one(fewer, more, extra, NAMES) == pytest.approx(expected)
 
 
 def test_the_median_of_the_rounds_is_taken_figure_by_figure():
