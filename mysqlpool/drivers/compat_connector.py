@@ -1,74 +1,24 @@
-"""mysql-connector's pure-Python connection and buffered cursor, with
-mysqlclient's API (see compat_connection and compat_cursor), its column
-descriptions and its values: the classes mysqlpool's connector connections are
-made from."""
+"""mysql-connector's pure-Python connection with mysqlclient's API (see
+compat_connection): the class mysqlpool's connector connections are made
+from. What a statement returns through it (values, column descriptions, the
+buffered cursor) is in compat_connector_results."""
 
 from __future__ import annotations
 
 import importlib
-import struct
 import types
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.backends.utils import typecast_time
-
 from .base import TLS_ERROR_CODE, mysqlclient_shaped
-from .compat_connection import MySQLdbConnection, Result, escape_bytes, exception_attributes
-from .compat_cursor import NUM_FLAG, NUMERIC_TYPES, MySQLdbCursor
+from .compat_connection import MySQLdbConnection, escape_bytes, exception_attributes
+from .compat_connector_results import DRIVER, converter_class, cursor_class, protocol, read_result
 from .compat_errors import server_gone
 
-DRIVER = "mysql-connector"
+__all__ = ["connection_class", "converter_class"]
+
 # mysqlclient's names for the session character sets (its _charset_to_encoding).
 _ENCODINGS = {"utf8mb4": "utf8", "utf8mb3": "utf8", "utf8": "utf8", "latin1": "cp1252"}
-
-
-def converter_class(dbapi: types.ModuleType) -> type:
-    """The connector's converter for Django, giving mysqlclient's values."""
-    django_base: Any = importlib.import_module("mysql.connector.django.base")
-
-    class MySQLdbLikeConverter(django_base.DjangoMySQLConverter):
-        def _uuid_to_mysql(self, value: Any) -> bytes:
-            # As mysqlclient sends a UUID (str()); MariaDB 10.7+ has a UUID
-            # column type, for which Django passes uuid.UUID values as they are.
-            return str(value).encode()
-
-        @staticmethod
-        def _time_to_python(value: bytes, dsc: Any = None) -> Any:
-            # The converter Django gives mysqlclient (typecast_time), not the
-            # connector's (dateparse.parse_time: None for what it cannot read).
-            return typecast_time(value.decode())
-
-        @staticmethod
-        def _bit_to_python(value: bytes, dsc: Any = None) -> bytes:
-            return bytes(value)  # mysqlclient has no converter for BIT: the bytes
-
-        def _set_to_python(self, value: bytes, dsc: Any = None) -> str:
-            return value.decode(self.charset)  # mysqlclient: the text, "a,b"
-
-    return MySQLdbLikeConverter
-
-
-def _protocol(base: type) -> Any:
-    class Protocol(base):
-        @staticmethod
-        def parse_column(packet: bytes, encoding: str = "utf-8") -> tuple:
-            # The connector's, keeping length and decimals for description.
-            read = importlib.import_module("mysql.connector.utils").read_lc_string
-            packet, _ = read(packet[4:])
-            packet, _ = read(packet)
-            packet, _ = read(packet)
-            packet, _ = read(packet)
-            packet, name = read(packet)
-            packet, _ = read(packet)
-            charset, length, column_type, flags, decimals = struct.unpack("<xHIBHBxx", packet)
-            null_ok = 0 if flags & 1 else 1  # NOT_NULL_FLAG
-            if column_type in NUMERIC_TYPES:
-                flags |= NUM_FLAG  # as the C client library adds it
-            return (name.decode(encoding), column_type, None, length, length, decimals,
-                    null_ok, flags, charset)
-
-    return Protocol()
 
 
 def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type[Any]:
@@ -77,57 +27,8 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type[Any]:
     module = importlib.import_module("mysql.connector.connection")
     base: Any = module.MySQLConnection
     server_cmd = importlib.import_module("mysql.connector.constants").ServerCmd
-    protocol = _protocol(importlib.import_module("mysql.connector.protocol").MySQLProtocol)
-    cursor_base: Any = importlib.import_module("mysql.connector.cursor").MySQLCursorBuffered
-
-    def fail(db: Any, exc: BaseException) -> BaseException:
-        return db._mp_fail(exc)
-
-    class Cursor(MySQLdbCursor, cursor_base):
-        _mp_dbapi = dbapi
-        _mp_driver = DRIVER
-
-        def __init__(self, connection: Any, *args: Any, **kwargs: Any) -> None:
-            super().__init__(connection, *args, **kwargs)
-
-        def _mp_run(self, db: Any, query: bytes) -> None:
-            if db._mp_closed:
-                raise server_gone(dbapi)
-            if db._have_next_result or db._unread_result:
-                db._mp_drain()
-            try:
-                self._mp_take(db, db.cmd_query(query))
-            except dbapi.Error as exc:
-                raise fail(db, exc) from None
-
-        def _mp_next(self, db: Any) -> bool:
-            if not db._have_next_result:
-                return False
-            try:
-                self._mp_take(db, db._handle_result(db._socket.recv(db._read_timeout)))
-            except dbapi.Error as exc:
-                raise fail(db, exc) from None
-            return True
-
-        def _mp_take(self, db: Any, result: dict) -> None:
-            columns = result.get("columns")
-            if columns is None:
-                db._mp_status = status = (
-                    result["affected_rows"], result["insert_id"], result["warning_count"],
-                    result.get("info_msg"), 0, db._have_next_result,
-                )
-                self._mp_store((), None, None, status[0], status[1], status[2])
-                return
-            rows, eof = db.get_rows()
-            warnings = eof.get("warning_count", 0) if eof else 0
-            # A result set leaves the last insert id as it was (as libmysqlclient).
-            insert_id = db._mp_status[1]
-            db._mp_status = (len(rows), insert_id, warnings, None, len(columns),
-                             db._have_next_result)
-            self._mp_store(
-                tuple(rows), tuple(column[:7] for column in columns),
-                tuple(column[7] for column in columns), len(rows), insert_id, warnings,
-            )
+    connector_protocol = protocol()
+    buffered_cursor = cursor_class(dbapi)
 
     class Autocommit:
         """``connection.autocommit``: mysqlclient's method, and the connector's
@@ -155,8 +56,8 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type[Any]:
         _mp_dbapi = dbapi
         _mp_driver = DRIVER
         locals().update(exception_attributes(dbapi))
-        default_cursor = Cursor
-        cursorclass = Cursor
+        default_cursor = buffered_cursor
+        cursorclass = buffered_cursor
         _mp_closed = False
         # The connector's own (it closes the socket; mysqlclient's stops the
         # server): the connector calls it itself.
@@ -175,7 +76,7 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type[Any]:
             self.port = int(kwargs.get("port", 3306))
             self.db = kwargs.get("database", kwargs.get("db"))
             super().__init__(*args, **kwargs)
-            self._protocol = protocol
+            self._protocol = connector_protocol
             self.messages: list = []
             self.encoders: dict = {}
 
@@ -355,22 +256,7 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type[Any]:
 
         def _mp_read(self) -> None:
             result = self._handle_result(self._socket.recv(self._read_timeout))
-            columns = result.get("columns")
-            if columns is None:
-                self._mp_status = (
-                    result["affected_rows"], result["insert_id"], result["warning_count"],
-                    result.get("info_msg"), 0, self._have_next_result,
-                )
-                return
-            rows, eof = self.get_rows()
-            warnings = eof.get("warning_count", 0) if eof else 0
-            self._mp_status = (len(rows), self._mp_status[1], warnings, None, len(columns),
-                               self._have_next_result)
-            self._mp_pending = Result(
-                tuple(rows), tuple(column[:7] for column in columns),
-                tuple(column[7] for column in columns),
-            )
+            self._mp_pending = read_result(self, result)
 
     MySQLConnection.__name__ = MySQLConnection.__qualname__ = "MySQLConnection"
-    Cursor.__name__ = Cursor.__qualname__ = "Cursor"
     return MySQLConnection
