@@ -34,24 +34,6 @@ from .threads import ThreadCheckouts, thread_checkouts
 
 logger = logging.getLogger("mysqlpool")
 
-#: Server errors that mean the server is no longer the one to write to: a
-#: primary demoted or a proxy/DNS switch under way (go-sql-driver and
-#: node-mysql2 drop connections on the same codes).
-FAILOVER_ERRORS = {
-    1290: "running with --read-only",
-    1792: "read-only transaction",
-    1836: "read-only mode",
-    1047: "Galera node not ready",
-    1053: "server shutdown in progress",
-}
-
-#: Of those, the ones an application also gets from a server that takes
-#: writes: 1792 in its own START TRANSACTION READ ONLY, 1290 for
-#: --secure-file-priv and other options. A failover is concluded on them only
-#: once the server says it is read-only.
-CONFIRMED_BY_READ_ONLY = frozenset({1290, 1792, 1836})
-
-
 class Pool(Protocol):
     """What a connection needs of its pool (base.ConnectionPool)."""
 
@@ -182,25 +164,20 @@ class PooledConnection:
             exc = exc.__cause__  # Django's exception, raised from the driver's
         if driver.is_disconnect(exc):
             self.mark_broken("it lost its server connection")
-        code = driver.error_code(exc)
-        if code not in FAILOVER_ERRORS or self.fairy is None:
+        if self.fairy is None:
             return
-        if code in CONFIRMED_BY_READ_ONLY and not self._server_read_only(code):
-            return  # the application's own error, on a server that takes writes
-        why = f"the server answered {code} ({FAILOVER_ERRORS[code]})"
-        self.mark_broken(why)
-        self.pool.fail_over(why, opened_at=self.slot.opened_at)
-
-    def _server_read_only(self, code: int) -> bool:
-        """Whether the server behind this connection refuses writes now."""
+        code = driver.error_code(exc)
         try:
-            return server_state.read_only(self.pool.driver, self.connection)
-        except Exception as exc:  # noqa: BLE001 - not known: no failover
+            why = server_state.failover_reason(driver, self.connection, code)
+        except Exception as error:  # noqa: BLE001 - not known: no failover
             # Whatever the cause, a connection that cannot answer this is not
             # one to reuse; replacing it costs one reconnect.
             self.mark_broken(f"it could not tell whether the server is read-only "
-                             f"after error {code} ({exc})")
-            return False
+                             f"after error {code} ({error})")
+            return
+        if why is not None:
+            self.mark_broken(why)
+            self.pool.fail_over(why, opened_at=self.slot.opened_at)
 
     def mark_broken(self, why: str) -> None:
         """Close the connection on return instead of reusing it."""

@@ -5,7 +5,7 @@ Asked once per new connection with a ``target_session_attrs`` other than
 "any", by housekeeping for the lag of replicas it holds idle connections to
 (with ``max_replication_lag``), and after an error that a demoted primary
 gives but that an application can also cause itself on a server that takes
-writes (see checkout.py).
+writes (failover_reason).
 """
 
 from __future__ import annotations
@@ -33,6 +33,37 @@ _READ_ONLY_SWITCHES = ("read_only", "innodb_read_only", "tx_read_only",
 #: Values a server gives for a switch that is off (MariaDB 11 reports
 #: read_only as a word from a list: OFF, ON, NO_LOCK, NO_LOCK_NO_ADMIN).
 _OFF = {"OFF", "0", ""}
+
+
+#: Server errors that mean the server is no longer the one to write to: a
+#: primary demoted or a proxy/DNS switch under way (go-sql-driver and
+#: node-mysql2 drop connections on the same codes).
+FAILOVER_ERRORS = {
+    1290: "running with --read-only",
+    1792: "read-only transaction",
+    1836: "read-only mode",
+    1047: "Galera node not ready",
+    1053: "server shutdown in progress",
+}
+
+#: Of those, the ones an application also gets from a server that takes
+#: writes: 1792 in its own START TRANSACTION READ ONLY, 1290 for
+#: --secure-file-priv and other options. A failover is concluded on them only
+#: once the server says it is read-only.
+CONFIRMED_BY_READ_ONLY = frozenset({1290, 1792, 1836})
+
+
+def failover_reason(driver: Driver, connection: Any, code: int | None) -> str | None:
+    """Why error ``code``, just raised on ``connection``, means that its server
+    is no longer the one to write to (a failover), or None: another error, or
+    one of CONFIRMED_BY_READ_ONLY from a server that takes writes (the
+    application's own). Raises what the driver raises when the server cannot
+    say whether it is read-only."""
+    if code not in FAILOVER_ERRORS:
+        return None
+    if code in CONFIRMED_BY_READ_ONLY and not read_only(driver, connection):
+        return None
+    return f"the server answered {code} ({FAILOVER_ERRORS[code]})"
 
 
 def read_only(driver: Driver, connection: Any) -> bool:
