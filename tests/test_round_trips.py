@@ -276,6 +276,24 @@ def test_a_connection_taken_over_while_parked_is_followed_by_one_needing_no_setu
     assert after - other_counters == own_parked
 
 
+def test_a_thread_that_finds_no_idle_connection_takes_over_a_parked_one():
+    """A thread with no connection of its own, in a pool with none idle,
+    takes over the connection another wrapper parked rather than open one
+    more: the process holds as many connections as its threads use at once."""
+    with pool_arguments(pool_size=5, max_overflow=0, ping_after_idle=60) as connection:
+        first_id, _ = probe(connection)  # now parked on this thread's wrapper
+        connects = mysqlpool.stats()["default"]["connects"]
+        with held("default", 1) as [other_id]:
+            assert other_id == first_id, "the other thread opened a connection of its own"
+        # Back from the other thread (parked there, or given back as it ended).
+        assert probe(connection)[0] == first_id
+        assert mysqlpool.stats()["default"]["connects"] == connects
+        # Two at once: the second opens one, as there is nothing to take over.
+        with held("default", 2) as ids:
+            assert first_id in ids and len(set(ids)) == 2
+        assert mysqlpool.stats()["default"]["connects"] == connects + 1
+
+
 def test_a_connection_changed_by_another_thread_is_set_up_again():
     """The thread that took the parked connection over changed its session: it
     went back to the pool reset (or closed), and this wrapper's next

@@ -113,11 +113,13 @@ class Taking(Returns, PoolState):
         if entry is not None:
             return entry
         gate = self.gate
-        if gate is None or gate.try_enter():
+        if gate is None:
             return self._open_slot()
+        if gate.try_enter():
+            return self._free_slot()
         turn = gate.register()
         if turn is None:
-            return self._open_slot()
+            return self._free_slot()
         try:
             entry = self._take_over_parked()
         except BaseException:
@@ -144,6 +146,29 @@ class Taking(Returns, PoolState):
         handed = turn.payload
         # A connection handed over was in use a moment ago: nothing to check.
         return handed if handed is not None else self._open_slot()
+
+    def _free_slot(self) -> PooledConnection:
+        """A connection for the caller, who holds a free slot: an idle one of
+        SQLAlchemy's pool, else one that another wrapper parked (which brings
+        its own slot: the caller's goes back), else a new one.
+
+        A parked connection before a new one, as HikariCP takes another
+        thread's idle connection before it adds one: a process holds as many
+        connections as its threads use at once, not one more per thread that
+        ever ran a request (a thread that comes back to a connection taken
+        over takes another, or opens one then).
+        """
+        if not self._parks or self.sa_pool.checkedin():
+            return self._open_slot()
+        try:
+            entry = self._take_over_parked()
+        except BaseException:
+            self.slot_freed()  # the caller's, as the error goes up
+            raise
+        if entry is None:
+            return self._open_slot()
+        self.slot_freed()
+        return entry
 
     def _own_parked(self) -> PooledConnection | None:
         """A connection of this pool that another wrapper of this thread
