@@ -11,11 +11,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .base import TLS_ERROR_CODE, mysqlclient_shaped
-from .compat_connection import MySQLdbConnection, escape_bytes, exception_attributes
-from .compat_connector_results import DRIVER, converter_class, cursor_class, protocol, read_result
+from .compat_connection import MySQLdbConnection, Result, escape_bytes, exception_attributes
+from .compat_connector_results import DRIVER, cursor_class, protocol, read_result
 from .compat_errors import server_gone
-
-__all__ = ["connection_class", "converter_class"]
 
 # mysqlclient's names for the session character sets (its _charset_to_encoding).
 _ENCODINGS = {"utf8mb4": "utf8", "utf8mb3": "utf8", "utf8": "utf8", "latin1": "cp1252"}
@@ -256,7 +254,8 @@ def connection_class(dbapi: types.ModuleType, client_flag: Any) -> type[Any]:
 
         def _mp_read(self) -> None:
             result = self._handle_result(self._socket.recv(self._read_timeout))
-            self._mp_pending = read_result(self, result)
+            read = read_result(self, result)
+            self._mp_pending = None if read is None else Result(*read)
 
     MySQLConnection.__name__ = MySQLConnection.__qualname__ = "MySQLConnection"
     return MySQLConnection

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.db.backends.utils import typecast_time
 
-from .compat_connection import Result
 from .compat_cursor import NUM_FLAG, NUMERIC_TYPES, MySQLdbCursor
 from .compat_errors import server_gone
 
@@ -71,11 +70,11 @@ def protocol() -> Any:
     return Protocol()
 
 
-def read_result(db: Any, result: dict) -> Result | None:
+def read_result(db: Any, result: dict) -> tuple[tuple, tuple, tuple] | None:
     """The connector's ``result`` of a statement on ``db``, as mysqlclient
     reports it: the connection's status set (affected rows, insert id,
-    warnings, ...), and the rows with their column descriptions (None for a
-    statement without a result set)."""
+    warnings, ...), and (rows, column descriptions, column flags), None for a
+    statement without a result set."""
     columns = result.get("columns")
     if columns is None:
         db._mp_status = (
@@ -88,8 +87,8 @@ def read_result(db: Any, result: dict) -> Result | None:
     # A result set leaves the last insert id as it was (as libmysqlclient).
     db._mp_status = (len(rows), db._mp_status[1], warnings, None, len(columns),
                      db._have_next_result)
-    return Result(tuple(rows), tuple(column[:7] for column in columns),
-                  tuple(column[7] for column in columns))
+    return (tuple(rows), tuple(column[:7] for column in columns),
+            tuple(column[7] for column in columns))
 
 
 def cursor_class(dbapi: types.ModuleType) -> type[Any]:
@@ -126,13 +125,8 @@ def cursor_class(dbapi: types.ModuleType) -> type[Any]:
             return True
 
         def _mp_take(self, db: Any, result: dict) -> None:
-            read = read_result(db, result)
-            affected, insert_id, warnings = db._mp_status[:3]
-            if read is None:
-                self._mp_store((), None, None, affected, insert_id, warnings)
-            else:
-                self._mp_store(read._rows, read._description, read._flags,
-                               affected, insert_id, warnings)
+            rows, description, flags = read_result(db, result) or ((), None, None)
+            self._mp_store(rows, description, flags, *db._mp_status[:3])
 
     Cursor.__name__ = Cursor.__qualname__ = "Cursor"
     return Cursor

@@ -10,6 +10,7 @@ from typing import Any
 from . import compat_connector as compat
 from . import compat_errors, tls_arguments
 from .base import TLS_ERROR_CODE, TLS_UNAVAILABLE, Driver, check_use_pure
+from .compat_connector_results import converter_class
 
 #: The code of the connector's own "The Read/Write Operation timed out" (and
 #: of the server's statement timeout, which leaves the connection usable).
@@ -43,7 +44,7 @@ class ConnectorDriver(Driver):
         self._cursor_classes = {self.connection_class: self.connection_class.cursorclass}
         # The connector's own Django backend has the converter Django needs
         # (TIME as datetime.time, SafeString parameters); compat adds the rest.
-        self._converter_class = compat.converter_class(dbapi)
+        self._converter_class = converter_class(dbapi)
         errors = importlib.import_module("mysql.connector.errors")
         self._timeout_errors = tuple(
             getattr(errors, name) for name in (
