@@ -3,6 +3,8 @@ in-memory reader, Prometheus from prometheus_client's registry."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.conf import settings as django_settings
 from django.db import connections
@@ -104,6 +106,89 @@ def test_opentelemetry_connection_metrics(otel_reader):
         assert created.count == stats["connects"] and created.sum > 0
         assert waited.count == stats["checkouts"]
         assert used.count == stats["checkouts"]
+
+
+def wait_time_point(reader, alias: str):
+    (_, point), = otel_points(reader, alias)["db.client.connection.wait_time"]
+    return point
+
+
+def sampled_span(trace_id: int):
+    from opentelemetry import trace
+
+    return trace.use_span(trace.NonRecordingSpan(trace.SpanContext(
+        trace_id=trace_id, span_id=7, is_remote=False,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED))))
+
+
+def test_opentelemetry_values_kept_for_a_batch_are_all_in_the_next_collection(otel_reader):
+    from mysqlpool.metrics.opentelemetry import BATCH, OpenTelemetryObserver
+
+    pending = OpenTelemetryObserver.instance().pending
+    with temporary_alias("otel_batch", **entry(pool_size=1, max_overflow=0)):
+        # Fewer uses than a batch: still kept when the reader collects.
+        for _ in range(3):
+            connection_id("otel_batch")
+            connections["otel_batch"].close()
+        assert len(pending) >= 6, "the values were not kept for a batch"
+        assert wait_time_point(otel_reader, "otel_batch").count == 3
+        assert not pending
+        # More than a batch: the one that fills it gives them to the SDK.
+        for _ in range(BATCH):
+            connection_id("otel_batch")
+            connections["otel_batch"].close()
+        assert len(pending) < BATCH
+        point = wait_time_point(otel_reader, "otel_batch")
+        assert point.count == 3 + BATCH == mysqlpool.stats()["otel_batch"]["checkouts"]
+
+
+@pytest.mark.parametrize("flushed_in_span", [False, True])
+def test_opentelemetry_exemplars_point_to_the_span_a_value_was_measured_in(
+        otel_reader, flushed_in_span):
+    """Recorded at once inside a span (its exemplar names the span); kept and
+    flushed later outside one, never with the span of whoever flushes them."""
+    alias = f"otel_exemplar_{int(flushed_in_span)}"
+    traced = 0x1234567890ABCDEF1234567890ABCDEF
+    with temporary_alias(alias, **entry(pool_size=1, max_overflow=0)):
+        connection_id(alias)
+        connections[alias].close()  # outside any span: kept
+        with sampled_span(traced):
+            connection_id(alias)
+            connections[alias].close()  # inside: recorded at once
+            if flushed_in_span:
+                from mysqlpool.metrics.opentelemetry import OpenTelemetryObserver
+
+                OpenTelemetryObserver.instance().flush()
+        point = wait_time_point(otel_reader, alias)
+        assert point.count == 2
+        exemplars = getattr(point, "exemplars", None)
+        if exemplars is None:
+            pytest.skip("this opentelemetry-sdk keeps no exemplars")
+        assert [e.trace_id for e in exemplars if e.trace_id] == [traced]
+
+
+def test_opentelemetry_values_kept_by_the_parent_are_not_reported_by_a_forked_child(
+        otel_reader):
+    from mysqlpool.metrics.opentelemetry import OpenTelemetryObserver
+
+    pending = OpenTelemetryObserver.instance().pending
+    with temporary_alias("otel_fork", **entry(pool_size=1, max_overflow=0)):
+        connection_id("otel_fork")
+        connections["otel_fork"].close()
+        assert pending
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe
+            os.write(write, str(len(pending)).encode())
+            os._exit(0)
+        os.close(write)
+        try:
+            assert os.read(read, 32) == b"0"
+        finally:
+            os.close(read)
+            os.waitpid(child, 0)
+        assert pending, "the parent's values are the parent's to report"
+        assert wait_time_point(otel_reader, "otel_fork").count == 1
 
 
 # ----- Prometheus (one process; multi-process mode in tests/deploy) -----------------
