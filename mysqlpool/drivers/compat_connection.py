@@ -17,6 +17,7 @@ import types
 from typing import TYPE_CHECKING, Any
 
 from .compat_errors import class_name, make
+from .compat_result import Result
 
 #: The PEP 249 classes mysqlclient's Connection carries as attributes.
 EXCEPTIONS = (
@@ -40,45 +41,6 @@ def escape_bytes(s: bytes, no_backslash_escapes: bool = False) -> bytes:
     if not any(byte in _ESCAPES for byte in s):
         return s
     return b"".join(_ESCAPES.get(byte, bytes((byte,))) for byte in s)
-
-
-class Result:
-    """A stored result, as mysqlclient's ``_mysql.result``."""
-
-    def __init__(self, rows: tuple, description: tuple, flags: tuple) -> None:
-        self._rows = rows
-        self._description = description
-        self._flags = flags
-        self._next = 0
-
-    def describe(self) -> tuple:
-        return self._description
-
-    def field_flags(self) -> tuple:
-        return self._flags
-
-    def num_fields(self) -> int:
-        return len(self._description)
-
-    def num_rows(self) -> int:
-        return len(self._rows)
-
-    def fetch_row(self, maxrows: int = 1, how: int = 0) -> tuple:
-        end = len(self._rows) if maxrows == 0 else self._next + maxrows
-        rows = self._rows[self._next:end]
-        self._next += len(rows)
-        if how == 1:
-            names = [d[0] for d in self._description]
-            return tuple(dict(zip(names, row, strict=True)) for row in rows)
-        if how == 2:
-            raise NotImplementedError("fetch_row(how=2) (table.column keys)")
-        return tuple(rows)
-
-    def data_seek(self, row: int) -> None:
-        self._next = row
-
-    def discard(self) -> None:
-        self._rows = ()
 
 
 class MySQLdbConnection:

@@ -11,9 +11,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .base import TLS_ERROR_CODE, mysqlclient_shaped
-from .compat_connection import MySQLdbConnection, Result, escape_bytes, exception_attributes
+from .compat_connection import MySQLdbConnection, escape_bytes, exception_attributes
 from .compat_connector_results import DRIVER, cursor_class, protocol, read_result
 from .compat_errors import server_gone
+from .compat_result import Result
 
 # mysqlclient's names for the session character sets (its _charset_to_encoding).
 _ENCODINGS = {"utf8mb4": "utf8", "utf8mb3": "utf8", "utf8": "utf8", "latin1": "cp1252"}

@@ -8,9 +8,10 @@ import types
 from typing import TYPE_CHECKING, Any
 
 from .base import mysqlclient_shaped
-from .compat_connection import MySQLdbConnection, Result, exception_attributes
+from .compat_connection import MySQLdbConnection, exception_attributes
 from .compat_cursor import NUM_FLAG, NUMERIC_TYPES, MySQLdbCursor
 from .compat_errors import server_gone
+from .compat_result import Result
 
 DRIVER = "PyMySQL"
 
