@@ -127,6 +127,11 @@ class OpenTelemetryObserver:
         pending = self.pending
         if not pending:
             return
+        if getattr(self.wait_time, "_real_instrument", self) is None:
+            # No MeterProvider set yet: the API's proxy instruments would drop
+            # every value (the API has no public way to tell).
+            pending.clear()
+            return
         # The values were measured outside any trace: recorded so, whatever
         # the context of the thread that happens to flush them.
         token = otel_context.attach(otel_context.Context())
