@@ -9,9 +9,10 @@ and before every collection (which runs the observable instruments'
 callbacks before it reads the histograms), so each export holds every value,
 as if recorded one by one. In a batch, the SDK's code and data stay in the
 CPU's caches; one value at a time, between two requests' Django code, they
-do not, and each value costs more. Inside a trace (a span in
-the context), a value is recorded at once, so that its exemplar names the
-right span.
+do not, and each value costs more. The request that fills a batch pays for
+all of it (about 2 ms for 256 values). Inside a trace (a span in the
+context), a value is recorded at once, so that its exemplar names the right
+span.
 """
 
 from __future__ import annotations
