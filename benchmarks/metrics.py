@@ -9,10 +9,10 @@ process of its own, as an application would (prometheus_client picks its
 multi-process mode at import). Two figures per way: the calls alone, in a
 tight loop (the exporter's code and data stay in the CPU's caches and its
 branch predictors), and the calls between other code, as in a request, where
-they do not: a fixed piece of pure-Python work (``pprint`` of a nested dict,
-about a hundred microseconds) runs before each request's calls, and the
-figure is the median, over blocks of 512 requests, of the time of work and
-calls less that of the same work just before without them. The request benchmark (``benchmarks.bench
+they do not: Django's ORM builds the benchmark's query and its SQL (on SQLite
+in memory) before each request's calls, and the figure is the median, over
+blocks of 512 requests, of the time of work and calls less that of the same
+work just before without them. The request benchmark (``benchmarks.bench
 --cases mysqlpool,mysqlpool-otel,mysqlpool-prometheus``) shows the same costs
 in req/s, where a machine's noise can hide them.
 """
@@ -45,8 +45,6 @@ REQUESTS = 100_000
 #: other code.
 BETWEEN_BLOCKS = 60
 BLOCK = 512
-#: What runs before each request's calls in that measurement.
-_DOCUMENT = {f"key{i}": [i, str(i) * 3, {"a": i, "b": [1, 2, (3, 4)]}] for i in range(5)}
 
 
 def observer_for(way: str):
