@@ -15,6 +15,11 @@ mysql-connector-python) it measures these cases, each in its own process
 - ``dbcp``: django-db-connection-pool, where it supports the driver;
 - ``mysqlpool``: this project.
 
+With ``--drivers postgresql`` (see benchmarks/postgres.py) the same request
+runs on PostgreSQL too, stock and in Django's own pool (``django-pool``), so
+that mysqlpool's ratio to never-closed connections can be set beside that
+pool's to its own.
+
 A request is what Django's handler does around a view: ``request_started``,
 one ORM query (a row by primary key), ``request_finished``. Each case runs at
 1, 8 and 64 threads; the pooled cases with ``pool_size=10, max_overflow=0``.
@@ -50,16 +55,22 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from benchmarks import postgres
+
 DRIVERS = ("mysqlclient", "pymysql", "mysql-connector")
+#: DRIVERS, and PostgreSQL's on request (Django's own pool, for comparison).
+ALL_DRIVERS = (*DRIVERS, postgres.DRIVER)
 DRIVER_MODULES = {
     "mysqlclient": "MySQLdb",
     "pymysql": "pymysql",
     "mysql-connector": "mysql.connector",
+    postgres.DRIVER: "psycopg",
 }
 DRIVER_DISTRIBUTIONS = {
     "mysqlclient": "mysqlclient",
     "pymysql": "PyMySQL",
     "mysql-connector": "mysql-connector-python",
+    postgres.DRIVER: "psycopg",
 }
 CASES = {
     "stock-0": "stock, CONN_MAX_AGE=0",
@@ -68,6 +79,7 @@ CASES = {
     "mysqlpool": "mysqlpool",
     "mysqlpool-otel": "mysqlpool, OpenTelemetry SDK on",
     "mysqlpool-prometheus": "mysqlpool, Prometheus on",
+    "django-pool": "Django's own pool",
 }
 #: Run when --cases is not given; the metrics cases on request.
 DEFAULT_CASES = ("stock-0", "never-closed", "dbcp", "mysqlpool")
@@ -198,7 +210,7 @@ class ConnectionSampler:
 
     def __init__(self, server: Server, interval: float = 0.01) -> None:
         self.server = server
-        self.connection = admin_connection(server)
+        self.connection = self._connect()
         self.interval = interval
         self.peak: int | None = None
         self._active = threading.Event()
@@ -236,13 +248,18 @@ class ConnectionSampler:
         self._thread.join()
         self.connection.close()
 
+    def _connect(self) -> Any:
+        return admin_connection(self.server)
+
+    def _query_count(self) -> int:
+        rows = query(self.connection,
+                     "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = %s",
+                     (BENCH_USER,))
+        return int(rows[0][0])
+
     def _count(self) -> int | None:
         try:
-            rows = query(
-                self.connection,
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = %s",
-                (BENCH_USER,),
-            )
+            return self._query_count()
         except Exception as exc:  # noqa: BLE001 - reported, the benchmark goes on
             self.error = repr(exc)
             try:  # the server may have restarted: count again from the next sample
@@ -250,11 +267,10 @@ class ConnectionSampler:
             except Exception:  # noqa: BLE001
                 pass
             try:
-                self.connection = admin_connection(self.server)
+                self.connection = self._connect()
             except Exception:  # noqa: BLE001
                 pass
             return None
-        return int(rows[0][0])
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -268,10 +284,22 @@ class ConnectionSampler:
             time.sleep(self.interval)
 
 
+class PostgresConnectionSampler(ConnectionSampler):
+    """The same, for the benchmark's database on PostgreSQL."""
+
+    def _connect(self) -> Any:
+        return postgres.admin_connection(self.server)
+
+    def _query_count(self) -> int:
+        return postgres.count_connections(self.connection, BENCH_DATABASE)
+
+
 # ----- one case, in its own process ----------------------------------------------
 
 
 def database_settings(driver: str, case: str, server: Server) -> dict[str, Any]:
+    if driver == postgres.DRIVER:
+        return postgres.database_settings(case, server, BENCH_DATABASE, POOL_SIZE)
     common = {
         "HOST": server.host,
         "PORT": str(server.port),
@@ -299,6 +327,10 @@ def database_settings(driver: str, case: str, server: Server) -> dict[str, Any]:
 
 def unsupported(driver: str, case: str) -> str | None:
     """Why a (driver, case) pair cannot run here, or None."""
+    if driver == postgres.DRIVER:
+        return postgres.unsupported(case)
+    if case == "django-pool":
+        return "Django's own pool is PostgreSQL's (--drivers postgresql)"
     try:
         importlib.import_module(DRIVER_MODULES[driver])
     except ImportError as exc:
@@ -651,6 +683,18 @@ def evaluate_targets(summaries: dict[tuple, dict]) -> list[dict]:
             add(f"{driver}: {CASES[case]} / never closed at {threads} thread"
                 f"{'s' if threads > 1 else ''} >= {required}", value, required,
                 value >= required, found.get("ratio_median"))
+        for threads in sorted({key[2] for key in summaries}):
+            # Ahead of Django's own pool on PostgreSQL, each against its own
+            # server's never-closed connections (when both ran).
+            value = ratio(rps(driver, "mysqlpool", threads),
+                          rps(driver, "never-closed", threads))
+            theirs = ratio(rps(postgres.DRIVER, "django-pool", threads),
+                           rps(postgres.DRIVER, "never-closed", threads))
+            if value is not None and theirs is not None:
+                add(f"{driver}: mysqlpool / never closed at {threads} thread"
+                    f"{'s' if threads > 1 else ''} >= Django's PostgreSQL pool's "
+                    f"({theirs:.3f})", value, round(theirs, 3), value >= theirs,
+                    summaries[(driver, "mysqlpool", threads)].get("ratio_median"))
         pooled = summaries.get((driver, "mysqlpool", 64))
         if pooled is not None:
             peak = pooled["peak_connections"]
@@ -693,7 +737,8 @@ def format_table(summaries: dict[tuple, dict], drivers: list[str], cases: list[s
 def versions(drivers: list[str]) -> dict[str, str]:
     found = {}
     for name in ["Django", "SQLAlchemy", "django-db-connection-pool",
-                 *(DRIVER_DISTRIBUTIONS[d] for d in drivers)]:
+                 *(DRIVER_DISTRIBUTIONS[d] for d in drivers),
+                 *(["psycopg-pool"] if postgres.DRIVER in drivers else [])]:
         try:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -715,7 +760,13 @@ def main(argv: list[str] | None = None) -> int:
         f"(default: ${' or $'.join(URL_VARIABLES)}; without one, a throwaway "
         "mariadbd is started from the local binaries and removed afterwards)")
     parser.add_argument("--drivers", default=",".join(DRIVERS),
-                        help="comma-separated; default: all three")
+                        help="comma-separated; default: the three MySQL drivers; "
+                        f"{postgres.DRIVER} adds Django's own PostgreSQL pool for comparison")
+    parser.add_argument("--postgres-url", default=os.environ.get(postgres.URL_VARIABLE)
+                        or postgres.DEFAULT_URL,
+                        help=f"with --drivers {postgres.DRIVER}: a PostgreSQL account that can "
+                        f"create a database (default ${postgres.URL_VARIABLE} or "
+                        f"{postgres.DEFAULT_URL})")
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES),
                         help=f"comma-separated among {', '.join(CASES)} (default: "
                         f"{', '.join(DEFAULT_CASES)})")
@@ -744,23 +795,37 @@ def main(argv: list[str] | None = None) -> int:
     drivers = [d for d in args.drivers.split(",") if d]
     cases = [c for c in args.cases.split(",") if c]
     threads = [int(t) for t in args.threads.split(",") if t]
-    for name, chosen, valid in (("driver", drivers, DRIVERS), ("case", cases, CASES)):
+    for name, chosen, valid in (("driver", drivers, ALL_DRIVERS), ("case", cases, CASES)):
         wrong = [value for value in chosen if value not in valid]
         if wrong:
             parser.error(f"unknown {name} {', '.join(wrong)}; choose among {', '.join(valid)}")
 
+    postgres_server: tuple[Server, str] | None = None
+    if postgres.DRIVER in drivers:
+        on = Server(**postgres.server_fields(args.postgres_url))
+        postgres_server = (on, postgres.prepare_server(on, BENCH_DATABASE, ROWS))
     server = open_server(args.url)
     server_version = prepare_server(server)
     try:
-        return measure(args, mode, drivers, cases, threads, server, server_version)
+        return measure(args, mode, drivers, cases, threads, server, server_version,
+                       postgres_server)
     finally:
         remove_user(server)
 
 
 def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: list[str],
-            threads: list[int], server: Server, server_version: str) -> int:
+            threads: list[int], server: Server, server_version: str,
+            postgres_server_version: tuple[Server, str] | None = None) -> int:
     """Run every case, print the table and write the JSON report; the exit status."""
-    sampler = ConnectionSampler(server)
+    samplers: dict[str, ConnectionSampler] = dict.fromkeys(DRIVERS, ConnectionSampler(server))
+    servers = {"version": server_version, "host": server.host, "port": server.port}
+    postgres_server = None
+    if postgres_server_version is not None:
+        postgres_server, version = postgres_server_version
+        samplers[postgres.DRIVER] = PostgresConnectionSampler(postgres_server)
+        servers[postgres.DRIVER] = {"version": version, "host": postgres_server.host,
+                                    "port": postgres_server.port}
+        print(f"PostgreSQL {version} at {postgres_server.host}:{postgres_server.port}")
     started = time.monotonic()
     print(
         f"Server {server_version} at {server.host}:{server.port}; "
@@ -787,11 +852,13 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
         for driver, case in runnable:
             print(f"round {round_number}/{mode['rounds']}: {driver:<16} {CASES[case]}",
                   flush=True)
+            on = postgres_server if driver == postgres.DRIVER else server
             spec = {
                 "driver": driver, "case": case, "threads": threads, "round": round_number,
                 "warmup": mode["warmup"], "duration": mode["duration"],
-                "warm_limit": mode["warm_limit"], "server": vars(server),
+                "warm_limit": mode["warm_limit"], "server": vars(on),
             }
+            sampler = samplers[driver]
             # Connections of the previous case may linger on a busy server;
             # count this case's own.
             sampler.wait_until_idle(timeout=30)
@@ -800,7 +867,9 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
                 errors.append({"driver": driver, "case": case, "round": round_number,
                                "error": error})
                 print(f"  failed: {error}", file=sys.stderr, flush=True)
-    sampler.close()
+    distinct_samplers = list({id(s): s for s in samplers.values()}.values())
+    for sampler in distinct_samplers:
+        sampler.close()
 
     summaries = {key: m.summary() for key, m in measurements.items() if m.rounds}
     for (driver, _case, count), found in summaries.items():
@@ -831,8 +900,9 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
               + (f" (median of the rounds' ratios {median})" if median is not None else ""))
     for skip in skipped:
         print(f"skipped {skip['driver']} / {CASES[skip['case']]}: {skip['reason']}")
-    if sampler.error:
-        print(f"connection sampling failed at least once: {sampler.error}")
+    for sampler in distinct_samplers:
+        if sampler.error:
+            print(f"connection sampling failed at least once: {sampler.error}")
 
     output = Path(args.output) if args.output else Path("benchmark-results") / (
         "bench-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json"
@@ -844,7 +914,7 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
         "mode": "quick" if args.quick else "full",
         "settings": {**mode, "threads": threads, "pool_size": POOL_SIZE,
                      "max_overflow": MAX_OVERFLOW, "rows": ROWS},
-        "server": {"version": server_version, "host": server.host, "port": server.port},
+        "server": servers,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count()},
         "versions": versions(drivers),
