@@ -28,7 +28,9 @@ import subprocess
 import sys
 
 from benchmarks import per_request
-from benchmarks.bench import CASES, Server, unsupported
+from benchmarks.cases import CASES
+from benchmarks.servers import Server
+from benchmarks.worker import unsupported
 
 #: The counts valgrind prints at exit, by name in its summary.
 COUNTERS = {"instructions": r"I\s+refs", "I1 misses": r"I1\s+misses",

@@ -11,7 +11,8 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from benchmarks.bench import CASES, DRIVERS, Server, open_server, prepare_server, remove_user
+from benchmarks.cases import CASES, DRIVERS
+from benchmarks.servers import Server, open_server, prepare_server, remove_user
 
 #: Where the benchmark's worker runs from: the project's root.
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,7 +27,9 @@ import time
 from collections.abc import Sequence
 
 from benchmarks import per_request
-from benchmarks.bench import CASES, Server, unsupported
+from benchmarks.cases import CASES
+from benchmarks.servers import Server
+from benchmarks.worker import unsupported
 
 #: What is shown per request, in this order: name, unit, scale from the totals.
 FIGURES = (("wall", "µs", 1e6), ("user", "µs", 1e6), ("system", "µs", 1e6),

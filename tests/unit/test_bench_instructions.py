@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from benchmarks.bench import ROWS, run_requests
+from benchmarks.cases import ROWS
 from benchmarks.instructions import parse_counts
+from benchmarks.worker import run_requests
 
 SUMMARY = """\
 ==12197== I   refs:      3,464,175,915

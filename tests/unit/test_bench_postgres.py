@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import postgres
-from benchmarks.bench import POOL_SIZE, Server, database_settings, evaluate_targets, unsupported
+from benchmarks.cases import POOL_SIZE
+from benchmarks.report import evaluate_targets
+from benchmarks.servers import Server
+from benchmarks.worker import database_settings, unsupported
 
 SERVER = Server("db.example", 5433, "bench", "secret")
 

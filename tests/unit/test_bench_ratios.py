@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.bench import Measurement, paired_ratios
+from benchmarks.report import Measurement, paired_ratios
 
 
 def measured(case: str, rounds: dict[int, float]) -> Measurement:

@@ -1,0 +1,51 @@
+"""What the benchmark measures: the drivers, the cases, the pool's size, the
+table and its rows, and how long each mode runs."""
+
+from __future__ import annotations
+
+from benchmarks import postgres
+
+DRIVERS = ("mysqlclient", "pymysql", "mysql-connector")
+#: DRIVERS, and PostgreSQL's on request (Django's own pool, for comparison).
+ALL_DRIVERS = (*DRIVERS, postgres.DRIVER)
+DRIVER_MODULES = {
+    "mysqlclient": "MySQLdb",
+    "pymysql": "pymysql",
+    "mysql-connector": "mysql.connector",
+    postgres.DRIVER: "psycopg",
+}
+DRIVER_DISTRIBUTIONS = {
+    "mysqlclient": "mysqlclient",
+    "pymysql": "PyMySQL",
+    "mysql-connector": "mysql-connector-python",
+    postgres.DRIVER: "psycopg",
+}
+CASES = {
+    "stock-0": "stock, CONN_MAX_AGE=0",
+    "never-closed": "stock, never closed",
+    "dbcp": "django-db-connection-pool",
+    "mysqlpool": "mysqlpool",
+    "mysqlpool-otel": "mysqlpool, OpenTelemetry SDK on",
+    "mysqlpool-prometheus": "mysqlpool, Prometheus on",
+    "django-pool": "Django's own pool",
+}
+#: Run when --cases is not given; the metrics cases on request.
+DEFAULT_CASES = ("stock-0", "never-closed", "dbcp", "mysqlpool")
+POOL_SIZE = 10
+MAX_OVERFLOW = 0
+ROWS = 1000
+BENCH_DATABASE = "mysqlpool_bench"
+BENCH_USER = "mysqlpool_bench"
+# A local account on the benchmark's own database, only so that its
+# connections can be told apart from everyone else's on a shared server.
+BENCH_PASSWORD = "mysqlpool-bench"
+
+URL_VARIABLES = ("MYSQLPOOL_BENCH_URL", "MYSQLPOOL_TEST_URL")
+
+MODES = {
+    # rounds: each case runs this many times, interleaved with the other cases
+    # of its driver so that a busy moment of a shared machine hits them all;
+    # the best round of each case is reported.
+    "quick": {"rounds": 1, "warmup": 0.3, "duration": 1.0, "warm_limit": 10.0},
+    "full": {"rounds": 5, "warmup": 0.5, "duration": 2.0, "warm_limit": 60.0},
+}
