@@ -75,7 +75,6 @@ from benchmarks.report import (
 )
 from benchmarks.servers import (
     ConnectionSampler,
-    PostgresConnectionSampler,
     Server,
     open_server,
     prepare_server,
@@ -200,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 
     postgres_server: tuple[Server, str] | None = None
     if postgres.DRIVER in drivers:
-        on = Server(**postgres.server_fields(args.postgres_url))
+        on = postgres.server_from_url(args.postgres_url)
         postgres_server = (on, postgres.prepare_server(on, BENCH_DATABASE, ROWS))
     server = open_server(args.url)
     server_version = prepare_server(server)
@@ -215,12 +214,14 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
             threads: list[int], server: Server, server_version: str,
             postgres_server_version: tuple[Server, str] | None = None) -> int:
     """Run every case, print the table and write the JSON report; the exit status."""
-    samplers: dict[str, ConnectionSampler] = dict.fromkeys(DRIVERS, ConnectionSampler(server))
+    sampler = ConnectionSampler(server)
+    samplers = [sampler]
     servers = {"version": server_version, "host": server.host, "port": server.port}
-    postgres_server = None
+    postgres_server = postgres_sampler = None
     if postgres_server_version is not None:
         postgres_server, version = postgres_server_version
-        samplers[postgres.DRIVER] = PostgresConnectionSampler(postgres_server)
+        postgres_sampler = postgres.PostgresConnectionSampler(postgres_server)
+        samplers.append(postgres_sampler)
         servers[postgres.DRIVER] = {"version": version, "host": postgres_server.host,
                                     "port": postgres_server.port}
         print(f"PostgreSQL {version} at {postgres_server.host}:{postgres_server.port}")
@@ -250,24 +251,23 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
         for driver, case in runnable:
             print(f"round {round_number}/{mode['rounds']}: {driver:<16} {CASES[case]}",
                   flush=True)
-            on = postgres_server if driver == postgres.DRIVER else server
+            on, counting = ((postgres_server, postgres_sampler) if driver == postgres.DRIVER
+                            else (server, sampler))
             spec = {
                 "driver": driver, "case": case, "threads": threads, "round": round_number,
                 "warmup": mode["warmup"], "duration": mode["duration"],
                 "warm_limit": mode["warm_limit"], "server": vars(on),
             }
-            sampler = samplers[driver]
             # Connections of the previous case may linger on a busy server;
             # count this case's own.
-            sampler.wait_until_idle(timeout=30)
-            error = run_worker_process(spec, sampler, timeout, measurements)
+            counting.wait_until_idle(timeout=30)
+            error = run_worker_process(spec, counting, timeout, measurements)
             if error:
                 errors.append({"driver": driver, "case": case, "round": round_number,
                                "error": error})
                 print(f"  failed: {error}", file=sys.stderr, flush=True)
-    distinct_samplers = list({id(s): s for s in samplers.values()}.values())
-    for sampler in distinct_samplers:
-        sampler.close()
+    for each in samplers:
+        each.close()
 
     summaries = {key: m.summary() for key, m in measurements.items() if m.rounds}
     for (driver, _case, count), found in summaries.items():
@@ -298,9 +298,9 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
               + (f" (median of the rounds' ratios {median})" if median is not None else ""))
     for skip in skipped:
         print(f"skipped {skip['driver']} / {CASES[skip['case']]}: {skip['reason']}")
-    for sampler in distinct_samplers:
-        if sampler.error:
-            print(f"connection sampling failed at least once: {sampler.error}")
+    for each in samplers:
+        if each.error:
+            print(f"connection sampling failed at least once: {each.error}")
 
     output = Path(args.output) if args.output else Path("benchmark-results") / (
         "bench-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json"

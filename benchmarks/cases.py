@@ -3,22 +3,21 @@ table and its rows, and how long each mode runs."""
 
 from __future__ import annotations
 
-from benchmarks import postgres
-
 DRIVERS = ("mysqlclient", "pymysql", "mysql-connector")
-#: DRIVERS, and PostgreSQL's on request (Django's own pool, for comparison).
-ALL_DRIVERS = (*DRIVERS, postgres.DRIVER)
+#: On request: Django's own pool on PostgreSQL, for comparison (benchmarks.postgres).
+POSTGRES = "postgresql"
+ALL_DRIVERS = (*DRIVERS, POSTGRES)
 DRIVER_MODULES = {
     "mysqlclient": "MySQLdb",
     "pymysql": "pymysql",
     "mysql-connector": "mysql.connector",
-    postgres.DRIVER: "psycopg",
+    POSTGRES: "psycopg",
 }
 DRIVER_DISTRIBUTIONS = {
     "mysqlclient": "mysqlclient",
     "pymysql": "PyMySQL",
     "mysql-connector": "mysql-connector-python",
-    postgres.DRIVER: "psycopg",
+    POSTGRES: "psycopg",
 }
 CASES = {
     "stock-0": "stock, CONN_MAX_AGE=0",

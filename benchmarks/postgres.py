@@ -16,43 +16,36 @@ are created there as on MySQL; connections are counted in
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote, urlparse
 
-DRIVER = "postgresql"
+from benchmarks.cases import BENCH_DATABASE, POSTGRES
+from benchmarks.servers import ConnectionSampler, Server
+
+DRIVER = POSTGRES
 #: The cases that exist on PostgreSQL: stock Django's and Django's own pool.
 CASES = ("stock-0", "never-closed", "django-pool")
 URL_VARIABLE = "MYSQLPOOL_BENCH_POSTGRES_URL"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def server_fields(url: str) -> dict[str, Any]:
-    """host, port, user and password of a postgresql:// URL."""
-    parts = urlparse(url)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise SystemExit(f"--postgres-url {url!r}: expected "
-                         "postgresql://user:password@host:port/")
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "user": unquote(parts.username or "postgres"),
-        "password": unquote(parts.password or ""),
-    }
+def server_from_url(url: str) -> Server:
+    """The PostgreSQL server of ``--postgres-url``."""
+    return Server.from_url(url, "--postgres-url", ("postgresql", "postgres"), 5432, "postgres")
 
 
-def _connect(server: Any, database: str) -> Any:
+def _connect(server: Server, database: str) -> Any:
     import psycopg
 
     return psycopg.connect(host=server.host, port=server.port, user=server.user,
                            password=server.password, dbname=database, autocommit=True)
 
 
-def admin_connection(server: Any) -> Any:
+def admin_connection(server: Server) -> Any:
     """A connection to the server's ``postgres`` database (not the benchmark's,
     whose connections it counts)."""
     return _connect(server, "postgres")
 
 
-def prepare_server(server: Any, database: str, rows: int) -> str:
+def prepare_server(server: Server, database: str, rows: int) -> str:
     """Create the benchmark's database, table and rows; return the server version."""
     connection = admin_connection(server)
     try:
@@ -77,14 +70,20 @@ def prepare_server(server: Any, database: str, rows: int) -> str:
         connection.close()
 
 
-def count_connections(connection: Any, database: str) -> int:
-    """Client connections to the benchmark's database, now."""
-    return connection.execute(
-        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s"
-        " AND backend_type = 'client backend'", (database,)).fetchone()[0]
+class PostgresConnectionSampler(ConnectionSampler):
+    """Counts the client connections to the benchmark's database while a
+    phase runs (from the ``postgres`` database: its own are not counted)."""
+
+    def _connect(self) -> Any:
+        return admin_connection(self.server)
+
+    def _query_count(self) -> int:
+        return self.connection.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s"
+            " AND backend_type = 'client backend'", (BENCH_DATABASE,)).fetchone()[0]
 
 
-def database_settings(case: str, server: Any, database: str, pool_size: int) -> dict[str, Any]:
+def database_settings(case: str, server: Server, database: str, pool_size: int) -> dict[str, Any]:
     """Django's settings for a case: stock connections, or Django's own pool
     holding at most ``pool_size`` connections (as mysqlpool's cases do)."""
     settings: dict[str, Any] = {

@@ -7,8 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks import postgres
-from benchmarks.cases import CASES, DRIVERS, POOL_SIZE
+from benchmarks.cases import CASES, DRIVERS, POOL_SIZE, POSTGRES
 
 
 @dataclass
@@ -105,8 +104,8 @@ def evaluate_targets(summaries: dict[tuple, dict]) -> list[dict]:
             # server's never-closed connections (when both ran).
             value = ratio(rps(driver, "mysqlpool", threads),
                           rps(driver, "never-closed", threads))
-            theirs = ratio(rps(postgres.DRIVER, "django-pool", threads),
-                           rps(postgres.DRIVER, "never-closed", threads))
+            theirs = ratio(rps(POSTGRES, "django-pool", threads),
+                           rps(POSTGRES, "never-closed", threads))
             if value is not None and theirs is not None:
                 add(f"{driver}: mysqlpool / never closed at {threads} thread"
                     f"{'s' if threads > 1 else ''} >= Django's PostgreSQL pool's "

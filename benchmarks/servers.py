@@ -1,6 +1,7 @@
-"""The servers the benchmark runs against: MySQL or MariaDB (a URL or a
-throwaway mariadbd) and, on request, PostgreSQL; the benchmark's database,
-table and account on them; and the count of its connections while a phase runs."""
+"""The server the benchmark runs against, MySQL or MariaDB (a URL or a
+throwaway mariadbd); the benchmark's database, table and account on it; and
+the count of its connections while a phase runs. A PostgreSQL server, on
+request, is benchmarks.postgres's (the same Server, and a sampler of its own)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from benchmarks import postgres
 from benchmarks.cases import (
     BENCH_DATABASE,
     BENCH_PASSWORD,
@@ -31,14 +31,18 @@ class Server:
     password: str
 
     @classmethod
-    def from_url(cls, url: str) -> Server:
+    def from_url(cls, url: str, option: str = "--url",
+                 schemes: tuple[str, ...] = ("mysql", "mariadb"), port: int = 3306,
+                 user: str = "root") -> Server:
+        """The server of ``url`` (given as ``option``), with these defaults."""
         parts = urlparse(url)
-        if parts.scheme not in ("mysql", "mariadb"):
-            raise SystemExit(f"--url {url!r}: expected mysql://user:password@host:port/")
+        if parts.scheme not in schemes:
+            raise SystemExit(f"{option} {url!r}: expected "
+                             f"{schemes[0]}://user:password@host:port/")
         return cls(
             host=parts.hostname or "127.0.0.1",
-            port=parts.port or 3306,
-            user=unquote(parts.username or "root"),
+            port=parts.port or port,
+            user=unquote(parts.username or user),
             password=unquote(parts.password or ""),
         )
 
@@ -200,12 +204,3 @@ class ConnectionSampler:
                     self.peak = count if self.peak is None else max(self.peak, count)
             time.sleep(self.interval)
 
-
-class PostgresConnectionSampler(ConnectionSampler):
-    """The same, for the benchmark's database on PostgreSQL."""
-
-    def _connect(self) -> Any:
-        return postgres.admin_connection(self.server)
-
-    def _query_count(self) -> int:
-        return postgres.count_connections(self.connection, BENCH_DATABASE)

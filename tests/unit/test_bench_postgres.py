@@ -14,20 +14,31 @@ from benchmarks.worker import database_settings, unsupported
 SERVER = Server("db.example", 5433, "bench", "secret")
 
 
-@pytest.mark.parametrize(("url", "fields"), [
+@pytest.mark.parametrize(("url", "server"), [
     ("postgresql://postgres@127.0.0.1:5432/postgres",
-     {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": ""}),
-    ("postgres://u%40x:p%2Fw@db.example/",
-     {"host": "db.example", "port": 5432, "user": "u@x", "password": "p/w"}),
-    ("postgresql://", {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": ""}),
+     Server("127.0.0.1", 5432, "postgres", "")),
+    ("postgres://u%40x:p%2Fw@db.example/", Server("db.example", 5432, "u@x", "p/w")),
+    ("postgresql://", Server("127.0.0.1", 5432, "postgres", "")),
 ])
-def test_server_from_url(url, fields):
-    assert postgres.server_fields(url) == fields
+def test_server_from_url(url, server):
+    assert postgres.server_from_url(url) == server
 
 
-def test_a_url_of_another_scheme_is_refused_with_the_expected_form():
-    with pytest.raises(SystemExit, match=r"--postgres-url 'mysql://root@h/'.*postgresql://"):
-        postgres.server_fields("mysql://root@h/")
+@pytest.mark.parametrize(("url", "server"), [
+    ("mysql://root@127.0.0.1:3306/", Server("127.0.0.1", 3306, "root", "")),
+    ("mariadb://u:p%40@db.example/", Server("db.example", 3306, "u", "p@")),
+])
+def test_mysql_server_from_url(url, server):
+    assert Server.from_url(url) == server
+
+
+@pytest.mark.parametrize(("parse", "url", "message"), [
+    (postgres.server_from_url, "mysql://root@h/", r"--postgres-url 'mysql://root@h/'.*postgresql://"),
+    (Server.from_url, "postgresql://u@h/", r"--url 'postgresql://u@h/'.*mysql://"),
+])
+def test_a_url_of_another_scheme_is_refused_with_the_expected_form(parse, url, message):
+    with pytest.raises(SystemExit, match=message):
+        parse(url)
 
 
 @pytest.mark.parametrize(("case", "expected"), [
