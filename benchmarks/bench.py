@@ -13,7 +13,10 @@ mysql-connector-python) it measures these cases, each in its own process
   request); for mysql-connector, its own backend ``mysql.connector.django``;
 - ``never-closed``: the same with ``CONN_MAX_AGE=None``, the upper limit;
 - ``dbcp``: django-db-connection-pool, where it supports the driver;
-- ``mysqlpool``: this project.
+- ``mysqlpool``: this project;
+- ``never-closed-again`` (on request): ``never-closed`` measured a second
+  time in each round, the control: its ratio to ``never-closed`` shows how
+  far apart two measurements of the same code land in this run.
 
 With ``--drivers postgresql`` (see benchmarks/postgres.py) the same request
 runs on PostgreSQL too, stock and in Django's own pool (``django-pool``), so
@@ -67,7 +70,9 @@ from benchmarks.cases import (
 )
 from benchmarks.report import (
     Measurement,
+    control_spread,
     evaluate_targets,
+    format_spread,
     format_table,
     paired_ratios,
     print_failures,
@@ -296,6 +301,10 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
         median = target.get("median_of_rounds")
         print(f"  {verdict:<13}{target['target']}: {target['value']}"
               + (f" (median of the rounds' ratios {median})" if median is not None else ""))
+    spread = control_spread(summaries)
+    if spread:
+        print("The same code measured twice (never closed, again / never closed):")
+        print("\n".join(format_spread(spread)))
     for skip in skipped:
         print(f"skipped {skip['driver']} / {CASES[skip['case']]}: {skip['reason']}")
     for each in samplers:
@@ -318,6 +327,7 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
         "versions": versions(drivers),
         "results": [summaries[key] for key in measurements if key in summaries],
         "targets": targets,
+        "control": spread,
         "skipped": skipped,
         "errors": errors,
         "failed_requests_elsewhere": findings,

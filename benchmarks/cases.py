@@ -7,6 +7,7 @@ DRIVERS = ("mysqlclient", "pymysql", "mysql-connector")
 #: On request: Django's own pool on PostgreSQL, for comparison (benchmarks.postgres).
 POSTGRES = "postgresql"
 ALL_DRIVERS = (*DRIVERS, POSTGRES)
+NEVER_CLOSED_AGAIN = "never-closed-again"
 DRIVER_MODULES = {
     "mysqlclient": "MySQLdb",
     "pymysql": "pymysql",
@@ -22,6 +23,9 @@ DRIVER_DISTRIBUTIONS = {
 CASES = {
     "stock-0": "stock, CONN_MAX_AGE=0",
     "never-closed": "stock, never closed",
+    # The control: the never-closed case measured again in each round, so
+    # that a run shows how far two measurements of the same code differ.
+    NEVER_CLOSED_AGAIN: "stock, never closed, again",
     "dbcp": "django-db-connection-pool",
     "mysqlpool": "mysqlpool",
     "mysqlpool-otel": "mysqlpool, OpenTelemetry SDK on",

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.cases import BENCH_DATABASE, POSTGRES
+from benchmarks.cases import BENCH_DATABASE, NEVER_CLOSED_AGAIN, POSTGRES
 from benchmarks.servers import ConnectionSampler, Server
 
 DRIVER = POSTGRES
 #: The cases that exist on PostgreSQL: stock Django's and Django's own pool.
-CASES = ("stock-0", "never-closed", "django-pool")
+CASES = ("stock-0", "never-closed", NEVER_CLOSED_AGAIN, "django-pool")
 URL_VARIABLE = "MYSQLPOOL_BENCH_POSTGRES_URL"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

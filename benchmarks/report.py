@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.cases import CASES, DRIVERS, POOL_SIZE, POSTGRES
+from benchmarks.cases import CASES, DRIVERS, NEVER_CLOSED_AGAIN, POOL_SIZE, POSTGRES
 
 
 @dataclass
@@ -117,6 +117,37 @@ def evaluate_targets(summaries: dict[tuple, dict]) -> list[dict]:
             add(f"{driver}: mysqlpool's peak server connections at 64 threads <= {POOL_SIZE}",
                 peak, POOL_SIZE, None if peak is None else peak <= POOL_SIZE)
     return targets
+
+
+def control_spread(summaries: dict[tuple, dict]) -> list[dict]:
+    """How far apart two measurements of the same code land in this run: the
+    never-closed case measured again (the control), per driver and thread
+    count, over the never-closed case. Exactly 1 on a quiet machine; a goal
+    closer to its ratio than this spread is not shown by one run."""
+    spread = []
+    for (driver, case, threads), found in sorted(summaries.items()):
+        value = found.get("ratio_to_never_closed")
+        if case != NEVER_CLOSED_AGAIN or value is None:
+            continue
+        rounds = found.get("ratio_rounds") or []
+        spread.append({
+            "driver": driver,
+            "threads": threads,
+            "ratio": round(value, 3),
+            "lowest_round": min(rounds) if rounds else None,
+            "highest_round": max(rounds) if rounds else None,
+        })
+    return spread
+
+
+def format_spread(spread: list[dict]) -> list[str]:
+    lines = []
+    for each in spread:
+        rounds = ("" if each["lowest_round"] is None else
+                  f" (rounds {each['lowest_round']:.2f} to {each['highest_round']:.2f})")
+        lines.append(f"  {each['driver']}, {each['threads']} thread"
+                     f"{'s' if each['threads'] > 1 else ''}: {each['ratio']:.3f}{rounds}")
+    return lines
 
 
 def format_table(summaries: dict[tuple, dict], drivers: list[str], cases: list[str],

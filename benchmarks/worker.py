@@ -20,6 +20,7 @@ from benchmarks.cases import (
     DRIVER_DISTRIBUTIONS,
     DRIVER_MODULES,
     MAX_OVERFLOW,
+    NEVER_CLOSED_AGAIN,
     POOL_SIZE,
     ROWS,
 )
@@ -36,7 +37,7 @@ def database_settings(driver: str, case: str, server: Server) -> dict[str, Any]:
         "USER": BENCH_USER,
         "PASSWORD": BENCH_PASSWORD,
     }
-    if case in ("stock-0", "never-closed"):
+    if case in ("stock-0", "never-closed", NEVER_CLOSED_AGAIN):
         engine = "mysql.connector.django" if driver == "mysql-connector" else (
             "django.db.backends.mysql"
         )
