@@ -67,6 +67,7 @@ from benchmarks.cases import (
     POOL_SIZE,
     ROWS,
     URL_VARIABLES,
+    round_order,
 )
 from benchmarks.report import (
     Measurement,
@@ -253,7 +254,7 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
     # Only a guard against a hung worker.
     timeout = 120 + len(threads) * (mode["warm_limit"] + mode["warmup"] + mode["duration"] + 60)
     for round_number in range(1, mode["rounds"] + 1):
-        for driver, case in runnable:
+        for driver, case in round_order(runnable, round_number):
             print(f"round {round_number}/{mode['rounds']}: {driver:<16} {CASES[case]}",
                   flush=True)
             on, counting = ((postgres_server, postgres_sampler) if driver == postgres.DRIVER

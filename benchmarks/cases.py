@@ -47,8 +47,23 @@ URL_VARIABLES = ("MYSQLPOOL_BENCH_URL", "MYSQLPOOL_TEST_URL")
 
 MODES = {
     # rounds: each case runs this many times, interleaved with the other cases
-    # of its driver so that a busy moment of a shared machine hits them all;
-    # the best round of each case is reported.
+    # of its driver so that a busy moment of a shared machine hits them all
+    # (in a turning order: round_order); the best round of each case is reported.
     "quick": {"rounds": 1, "warmup": 0.3, "duration": 1.0, "warm_limit": 10.0},
     "full": {"rounds": 5, "warmup": 0.5, "duration": 2.0, "warm_limit": 60.0},
 }
+
+
+def round_order(runnable: list[tuple[str, str]], round_number: int) -> list[tuple[str, str]]:
+    """The (driver, case) pairs in the order round ``round_number`` (from 1)
+    runs them: drivers as given, each driver's cases turned by one place per
+    round, so that over as many rounds as it has cases each case runs once
+    in each place (first after another driver's cases, last before the next
+    driver's), and where a case runs in a round favours none of them."""
+    drivers = list(dict.fromkeys(driver for driver, _case in runnable))
+    ordered = []
+    for driver in drivers:
+        cases = [pair for pair in runnable if pair[0] == driver]
+        turn = (round_number - 1) % len(cases)
+        ordered.extend(cases[turn:] + cases[:turn])
+    return ordered
