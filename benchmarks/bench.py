@@ -14,9 +14,9 @@ mysql-connector-python) it measures these cases, each in its own process
 - ``never-closed``: the same with ``CONN_MAX_AGE=None``, the upper limit;
 - ``dbcp``: django-db-connection-pool, where it supports the driver;
 - ``mysqlpool``: this project;
-- ``never-closed-again`` (on request): ``never-closed`` measured a second
-  time in each round, the control: its ratio to ``never-closed`` shows how
-  far apart two measurements of the same code land in this run.
+- ``never-closed-again``: ``never-closed`` measured a second time in each
+  round, the control: its ratio to ``never-closed`` shows how far apart two
+  measurements of the same code land in this run.
 
 With ``--drivers postgresql`` (see benchmarks/postgres.py) the same request
 runs on PostgreSQL too, stock and in Django's own pool (``django-pool``), so

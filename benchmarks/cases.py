@@ -33,7 +33,7 @@ CASES = {
     "django-pool": "Django's own pool",
 }
 #: Run when --cases is not given; the metrics cases on request.
-DEFAULT_CASES = ("stock-0", "never-closed", "dbcp", "mysqlpool")
+DEFAULT_CASES = ("stock-0", "never-closed", NEVER_CLOSED_AGAIN, "dbcp", "mysqlpool")
 POOL_SIZE = 10
 MAX_OVERFLOW = 0
 ROWS = 1000
