@@ -7,13 +7,52 @@ No Django here: the server-free unit tests use it too.
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 from collections.abc import Iterator
+
+#: Where Linux picks the local ports of outgoing connections unless told
+#: otherwise (net.ipv4.ip_local_port_range).
+_EPHEMERAL_DEFAULT = (32768, 60999)
+#: The lowest port handed out: above the well-known and the usual services'.
+_LOWEST = 10000
+
+
+def ephemeral_range(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> tuple[int, int]:
+    """The ports the kernel gives outgoing connections, lowest and highest."""
+    try:
+        with open(path) as file:
+            low, high = (int(value) for value in file.read().split())
+    except (OSError, ValueError):
+        return _EPHEMERAL_DEFAULT
+    return low, high
+
+
+def port_candidates(ephemeral: tuple[int, int]) -> range:
+    """Where free_port() looks: outside the kernel's range for outgoing
+    connections, which, chosen there, a port may be given to a client socket
+    (another test's connection, in parallel tox environments) before the
+    server meant for it binds it."""
+    low, high = ephemeral
+    if low - _LOWEST >= 1000:
+        return range(_LOWEST, low)
+    if 65535 - high >= 1000:
+        return range(high + 1, 65536)
+    return range(0)  # no room outside: the kernel's choice
 
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago, for a server or a
     listener the test starts there."""
+    candidates = port_candidates(ephemeral_range())
+    for _ in range(100 if candidates else 0):
+        port = random.choice(candidates)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use: another
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
