@@ -67,9 +67,29 @@ class ConnectionCycle(_MySQLWrapper):
         return self._cursor()  # type: ignore[attr-defined]  # private: not in django-stubs
 
     def ensure_connection(self) -> None:
-        refuse_in_event_loop()
+        if _get_running_loop() is not None:
+            refuse_in_event_loop()
         if self.connection is None:
+            parked = self._parked
+            # Each request's first query: the connection parked at the last
+            # close() taken back, without Django's connect() around it. Each
+            # call on this path runs with cold caches, after another
+            # request's work, where it costs several times what it does in
+            # a tight loop: it makes as few as it can.
+            if parked is not None and not (self.in_atomic_block and self.closed_in_transaction):
+                self._parked = None
+                try:
+                    if self._take_back(parked):
+                        return
+                except BaseException as exc:
+                    self._translate(exc)
+                    raise
             django_ensure_connection(self)
+
+    def _translate(self, exc: BaseException) -> None:
+        """Raise ``exc`` as Django's ``with self.wrap_database_errors:`` would
+        (a driver's error as Django's); return when it is not one."""
+        self.wrap_database_errors.__exit__(type(exc), exc, exc.__traceback__)
 
     def connect(self) -> None:
         parked = self._parked
@@ -108,9 +128,22 @@ class ConnectionCycle(_MySQLWrapper):
         if (binding is None or binding.pool is not pool
                 or not binding.current(self.settings_dict)):
             return False
-        self._reset_for_connect()
+        # What Django's connect() resets before it connects.
+        settings_dict = self.settings_dict
+        self.in_atomic_block = False
+        self.savepoint_ids = []
+        self.atomic_blocks = []
+        self.needs_rollback = False
+        self.health_check_enabled = settings_dict["CONN_HEALTH_CHECKS"]
+        max_age = settings_dict["CONN_MAX_AGE"]
+        self.close_at = None if max_age is None else time.monotonic() + max_age
+        self.closed_in_transaction = False
+        self.errors_occurred = False
+        self.health_check_done = True
         if pool.reclaim(parked, self):
-            self._attach(parked)
+            self.connection = parked.connection
+            self._checkout = parked
+            self._pool = pool
         elif parked.fairy is None or pool.retired:
             # Closed (unusable, or its pool closed): Django's connect(), as
             # for any new connection.
@@ -125,22 +158,11 @@ class ConnectionCycle(_MySQLWrapper):
                 self._checked_out_state = checkout.slot.session_state
                 self.set_autocommit(self.settings_dict["AUTOCOMMIT"])
                 self.init_connection_state()
-        connection_created.send(sender=self.__class__, connection=self)
+        # Signal.send() returns at once without receivers: not called then.
+        if connection_created.receivers:
+            connection_created.send(sender=self.__class__, connection=self)
         self.run_on_commit = []
         return True
-
-    def _reset_for_connect(self) -> None:
-        """What Django's connect() resets before it connects."""
-        self.in_atomic_block = False
-        self.savepoint_ids = []
-        self.atomic_blocks = []
-        self.needs_rollback = False
-        self.health_check_enabled = self.settings_dict["CONN_HEALTH_CHECKS"]
-        max_age = self.settings_dict["CONN_MAX_AGE"]
-        self.close_at = None if max_age is None else time.monotonic() + max_age
-        self.closed_in_transaction = False
-        self.errors_occurred = False
-        self.health_check_done = True
 
     def _attach(self, checkout: pools.PooledConnection) -> None:
         self.connection = checkout.connection
@@ -240,10 +262,18 @@ class ConnectionCycle(_MySQLWrapper):
                 and _get_running_loop() is None and time.monotonic() >= self.close_at):
             self.health_check_done = False
             self.run_on_commit = []
+            # _close(), in this call.
+            checkout = self._checkout
+            self._checkout = None
+            self.connection = None
+            if checkout.fairy is None or checkout.parked:
+                return  # inherited through fork()
             try:
-                self._close()
-            finally:
-                self.connection = None
+                if checkout.pool.finish(checkout, self.autocommit):
+                    self._parked = checkout
+            except BaseException as exc:
+                self._translate(exc)
+                raise
             return
         super().close_if_unusable_or_obsolete()
 

@@ -119,8 +119,8 @@ class PooledConnection:
             self.thread_set = weakref.ref(mine)
 
     def resume(self, now: float) -> None:
-        """The same wrapper uses it again, in the same thread (claim held)."""
-        self.in_use_by = threading.get_ident()
+        """The same wrapper uses it again, in the same thread (the claim held,
+        and ``in_use_by`` set by whoever claimed it)."""
         self.use += 1
         self.checkouts += 1
         self.effects = statements.CLEAN

@@ -62,25 +62,6 @@ def idle_problem(driver: Driver, dbapi_connection: Any, slot: Slot, now: float,
     return None
 
 
-def usable_as_parked(driver: Driver, dbapi_connection: Any, slot: Slot, now: float,
-                     ping_after_idle: float | None) -> bool:
-    """Whether a parked connection is certainly usable, by the cheapest
-    checks alone: within its lifetime, not due a ping, the same socket as when
-    it was parked and nothing to read on it. False means "not known": the
-    caller runs the full check (idle_problem), which says why or passes it.
-    The common case of a wrapper taking back its own connection, in one call
-    where idle_problem makes four."""
-    cached = slot.poller
-    return (
-        cached is not None
-        and cached[1] is not None
-        and slot.expires > now
-        and (ping_after_idle is None or now - slot.last_used <= ping_after_idle)  # type: ignore[operator]
-        and driver.socket_state(dbapi_connection) == cached[0]
-        and not cached[1]()
-    )
-
-
 def socket_problem(driver: Driver, dbapi_connection: Any, slot: Slot) -> str | None:
     """Why an idle connection's socket shows it dead (no round trip), or None."""
     state = driver.socket_state(dbapi_connection)
