@@ -35,14 +35,16 @@ def share_of_one(fewer: Mapping[str, float], more: Mapping[str, float], extra_re
     return {name: (more[name] - fewer[name]) / extra_requests for name in names}
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, requests: int, threads: int) -> None:
-    """--url, --drivers, --cases, --requests and --threads."""
+def add_arguments(parser: argparse.ArgumentParser, *, requests: int | None,
+                  threads: int) -> None:
+    """--url, --drivers, --cases, --requests (unless ``requests`` is None) and --threads."""
     parser.add_argument("--url", help="admin account of the server, as for benchmarks.bench")
     parser.add_argument("--drivers", default=",".join(DRIVERS))
     parser.add_argument("--cases", default="never-closed,mysqlpool",
                         help=f"comma-separated among {', '.join(CASES)}")
-    parser.add_argument("--requests", type=int, default=requests,
-                        help="the difference in requests between the two runs of a case")
+    if requests is not None:
+        parser.add_argument("--requests", type=int, default=requests,
+                            help="the difference in requests between the two runs of a case")
     parser.add_argument("--threads", type=int, default=threads,
                         help="threads sharing the requests (the pool has "
                         "benchmarks.bench's 10 connections)")

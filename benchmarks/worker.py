@@ -150,6 +150,19 @@ def run_case(spec: dict[str, Any]) -> None:
         # A fixed number of requests and nothing else (benchmarks.instructions).
         run_requests(request, connections, spec["requests"], spec["threads"][0])
         return
+    if spec.get("phases"):
+        # Where each request's CPU time goes (benchmarks.phases).
+        def connect() -> None:
+            request_started.send(sender=WSGIHandler, environ=environ)
+            connections["default"].ensure_connection()
+
+        def finish() -> None:
+            request_finished.send(sender=WSGIHandler)
+
+        emit("PHASES", time_phases((connect, lambda pk: Row.objects.get(pk=pk), finish),
+                                   connections, spec["threads"][0], spec["warmup"],
+                                   spec["phases"]))
+        return
     for threads in spec["threads"]:
         result = run_phase(request, connections, threads, spec["warmup"], spec["duration"],
                            spec["warm_limit"])
@@ -174,6 +187,56 @@ def run_requests(request, connections, total: int, threads: int) -> None:
         worker.start()
     for worker in workers:
         worker.join()
+
+
+def time_phases(steps, connections, threads: int, warmup: float, duration: float) -> dict:
+    """The benchmark's request in three steps (taking the connection:
+    ``request_started`` and connecting; the query; giving it back:
+    ``request_finished``), run by ``threads`` threads for ``duration`` seconds
+    after ``warmup``: the thread CPU time each step took, summed over the
+    threads' requests, and the number of requests."""
+    connect, query, finish = steps
+    clock = time.thread_time  # this thread's CPU time: not the GIL's waits
+    totals: list[list[float]] = []
+    measuring = threading.Event()
+    stop = threading.Event()
+
+    def loop(index: int) -> None:
+        spent = [0.0, 0.0, 0.0, 0]
+        totals.append(spent)
+        pk = (index * 37) % ROWS + 1
+        try:
+            while not stop.is_set():
+                counted = measuring.is_set()
+                begin = clock()
+                connect()
+                connected = clock()
+                try:
+                    query(pk)
+                finally:
+                    queried = clock()
+                    finish()
+                    ended = clock()
+                if counted:
+                    spent[0] += connected - begin
+                    spent[1] += queried - connected
+                    spent[2] += ended - queried
+                    spent[3] += 1
+                pk = pk % ROWS + 1
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    time.sleep(warmup)
+    measuring.set()
+    time.sleep(duration)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    return {"connect": sum(t[0] for t in totals), "query": sum(t[1] for t in totals),
+            "finish": sum(t[2] for t in totals), "requests": sum(t[3] for t in totals)}
 
 
 def profile_requests(request, duration: float, path: str) -> None:
