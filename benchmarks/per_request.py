@@ -13,6 +13,7 @@ from pathlib import Path
 
 from benchmarks.cases import CASES, DRIVERS
 from benchmarks.servers import Server, open_server, prepare_server, remove_user
+from benchmarks.worker import unsupported
 
 #: Where the benchmark's worker runs from: the project's root.
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser, *, requests: int | None,
     parser.add_argument("--threads", type=int, default=threads,
                         help="threads sharing the requests (the pool has "
                         "benchmarks.bench's 10 connections)")
+
+
+def runnable_cases(driver: str, cases: Iterable[str]) -> list[str]:
+    """The cases that can run on ``driver``; a line for each one that cannot."""
+    runnable = []
+    for case in cases:
+        reason = unsupported(driver, case)
+        if reason:
+            print(f"{driver:15} {CASES[case]:32} skipped: {reason}")
+        else:
+            runnable.append(case)
+    return runnable
 
 
 def drivers_and_cases(parser: argparse.ArgumentParser,

@@ -30,7 +30,6 @@ from collections.abc import Mapping, Sequence
 from benchmarks import per_request
 from benchmarks.cases import CASES
 from benchmarks.servers import Server
-from benchmarks.worker import unsupported
 
 #: The steps of a request, in order, as the worker reports them.
 STEPS = ("connect", "query", "finish")
@@ -92,10 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'driver':15} {'case':32} " + " ".join(
             f"{name:>16}" for name in (*STEPS, "total")))
         for driver in drivers:
-            runnable = [c for c in cases if not unsupported(driver, c)]
-            for case in cases:
-                if case not in runnable:
-                    print(f"{driver:15} {CASES[case]:32} skipped: {unsupported(driver, case)}")
+            runnable = per_request.runnable_cases(driver, cases)
             rounds: dict[str, list[dict[str, float]]] = {case: [] for case in runnable}
             for _ in range(args.rounds):
                 for case in runnable:  # alternating: the machine's drift hits every case

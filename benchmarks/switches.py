@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from benchmarks import per_request
 from benchmarks.cases import CASES
 from benchmarks.servers import Server
-from benchmarks.worker import unsupported
 
 #: What is shown per request, in this order: name, unit, scale from the totals.
 FIGURES = (("wall", "µs", 1e6), ("user", "µs", 1e6), ("system", "µs", 1e6),
@@ -82,10 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'driver':15} {'case':32} " + " ".join(
             f"{(name + (f' ({unit})' if unit else '')):>22}" for name, unit, _ in FIGURES))
         for driver in drivers:
-            runnable = [c for c in cases if not unsupported(driver, c)]
-            for case in cases:
-                if case not in runnable:
-                    print(f"{driver:15} {CASES[case]:32} skipped: {unsupported(driver, case)}")
+            runnable = per_request.runnable_cases(driver, cases)
             rounds: dict[str, list[dict[str, float]]] = {case: [] for case in runnable}
             for _ in range(args.rounds):
                 for case in runnable:  # alternating: the machine's drift hits every case

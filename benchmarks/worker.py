@@ -226,9 +226,7 @@ def time_phases(steps, connections, threads: int, warmup: float, duration: float
         finally:
             connections.close_all()
 
-    workers = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(threads)]
-    for worker in workers:
-        worker.start()
+    workers = started_threads(loop, threads)
     time.sleep(warmup)
     measuring.set()
     time.sleep(duration)
@@ -297,9 +295,7 @@ def run_phase(request, connections, threads: int, warmup: float, duration: float
         finally:
             connections.close_all()
 
-    workers = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(threads)]
-    for worker in workers:
-        worker.start()
+    workers = started_threads(loop, threads)
     started.wait()
     # Measure only once every thread has been served (and, where connections
     # persist, has connected): opening 64 connections can take seconds. A case
@@ -330,6 +326,14 @@ def run_phase(request, connections, threads: int, warmup: float, duration: float
         "errors": len(errors),
         "error_samples": sorted(set(errors))[:5],
     }
+
+
+def started_threads(target, count: int) -> list[threading.Thread]:
+    """``count`` daemon threads running ``target(index)``, started."""
+    workers = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(count)]
+    for worker in workers:
+        worker.start()
+    return workers
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
