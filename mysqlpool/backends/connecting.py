@@ -72,10 +72,9 @@ class ConnectionCycle(_MySQLWrapper):
         if self.connection is None:
             parked = self._parked
             # Each request's first query: the connection parked at the last
-            # close() taken back, without Django's connect() around it. Each
-            # call on this path runs with cold caches, after another
-            # request's work, where it costs several times what it does in
-            # a tight loop: it makes as few as it can.
+            # close() taken back, without Django's ensure_connection() and
+            # connect() around it (what they check and reset is done here,
+            # on every request: in as few calls as it can).
             if parked is not None and not (self.in_atomic_block and self.closed_in_transaction):
                 self._parked = None
                 try:

@@ -84,9 +84,9 @@ class Taking(Returns, PoolState):
     def reclaim(self, entry: PooledConnection, owner: Any) -> bool:
         """Take back the connection ``owner`` parked, if it is still free and
         usable (the wrapper's next connect(): nothing to set up again)."""
-        # entry.claimed(), written out: the wrapper's next request runs this
-        # with cold caches, where each call costs several times its cost in
-        # a loop.
+        # entry.claimed(), and below the cheap liveness checks and resume(),
+        # written out: this runs on every request, and each call of it is
+        # one less there.
         if not entry.claim.acquire(False):
             return False  # taken over by another thread meanwhile, or gone
         # Looked up on each call: gevent's patching replaces it.
