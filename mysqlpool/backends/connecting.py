@@ -67,8 +67,7 @@ class ConnectionCycle(_MySQLWrapper):
         return self._cursor()  # type: ignore[attr-defined]  # private: not in django-stubs
 
     def ensure_connection(self) -> None:
-        if _get_running_loop() is not None:
-            refuse_in_event_loop()
+        refuse_in_event_loop()
         if self.connection is None:
             parked = self._parked
             # Each request's first query: the connection parked at the last
@@ -140,9 +139,7 @@ class ConnectionCycle(_MySQLWrapper):
         self.errors_occurred = False
         self.health_check_done = True
         if pool.reclaim(parked, self):
-            self.connection = parked.connection
-            self._checkout = parked
-            self._pool = pool
+            self._attach(parked)
         elif parked.fairy is None or pool.retired:
             # Closed (unusable, or its pool closed): Django's connect(), as
             # for any new connection.
@@ -243,9 +240,12 @@ class ConnectionCycle(_MySQLWrapper):
         # As Django's PostgreSQL pool does: the connection is gone from this
         # wrapper even inside an atomic block (Django then refuses to reconnect).
         self.connection = None
-        with self.wrap_database_errors:
+        try:
             if checkout.release(autocommit=self.autocommit):
                 self._parked = checkout
+        except BaseException as exc:
+            self._translate(exc)
+            raise
 
     def close_if_unusable_or_obsolete(self) -> None:
         # Django's method (at each request's start and end), in one call where
@@ -261,18 +261,7 @@ class ConnectionCycle(_MySQLWrapper):
                 and _get_running_loop() is None and time.monotonic() >= self.close_at):
             self.health_check_done = False
             self.run_on_commit = []
-            # _close(), in this call.
-            checkout = self._checkout
-            self._checkout = None
-            self.connection = None
-            if checkout.fairy is None or checkout.parked:
-                return  # inherited through fork()
-            try:
-                if checkout.pool.finish(checkout, self.autocommit):
-                    self._parked = checkout
-            except BaseException as exc:
-                self._translate(exc)
-                raise
+            self._close()
             return
         super().close_if_unusable_or_obsolete()
 

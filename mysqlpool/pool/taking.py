@@ -6,7 +6,6 @@ after a wait in line (a part of ConnectionPool)."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -84,14 +83,8 @@ class Taking(Returns, PoolState):
     def reclaim(self, entry: PooledConnection, owner: Any) -> bool:
         """Take back the connection ``owner`` parked, if it is still free and
         usable (the wrapper's next connect(): nothing to set up again)."""
-        # entry.claimed(), and below the cheap liveness checks and resume(),
-        # written out: this runs on every request, and each call of it is
-        # one less there.
-        if not entry.claim.acquire(False):
+        if not entry.claimed():
             return False  # taken over by another thread meanwhile, or gone
-        # Looked up on each call: gevent's patching replaces it.
-        entry.in_use_by = threading.get_ident()
-        entry.parked = False
         if self.retired:
             self.end(entry, expected="its pool was closed or its settings changed")
             return False
