@@ -27,7 +27,9 @@ A request is what Django's handler does around a view: ``request_started``,
 one ORM query (a row by primary key), ``request_finished``. Each case runs at
 1, 8 and 64 threads; the pooled cases with ``pool_size=10, max_overflow=0``.
 Peak server connections are sampled from ``information_schema.PROCESSLIST``
-for the benchmark's own database user, from this (parent) process.
+for the benchmark's own database user, from this (parent) process. Without
+``--url``, the throwaway server runs on CPUs of its own and the cases on
+another, as on two machines (benchmarks.cpus; ``--share-cpus`` not).
 
 The results go to the screen and, as JSON, to ``--output`` (default
 ``benchmark-results/bench-<time>.json``). The exit status is non-zero only
@@ -137,6 +139,14 @@ def run_worker_process(spec: dict, sampler: ConnectionSampler, timeout: float,
     return None
 
 
+def cases_on_cpus() -> list[int] | None:
+    """The CPUs the cases ran on (all of them unless benchmarks.cpus kept the
+    server apart); None where the system does not tell."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return sorted(os.sched_getaffinity(0))
+
+
 def versions(drivers: list[str]) -> dict[str, str]:
     found = {}
     for name in ["Django", "SQLAlchemy", "django-db-connection-pool",
@@ -182,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead: one thread's requests under cProfile, per driver and "
                         "case (default cases never-closed,mysqlpool); .pstats files to "
                         "benchmark-results/")
+    parser.add_argument("--share-cpus", action="store_true",
+                        help="without --url: leave the throwaway server and the cases on "
+                        "the same CPUs (by default each has CPUs of its own)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -207,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     if postgres.DRIVER in drivers:
         on = postgres.server_from_url(args.postgres_url)
         postgres_server = (on, postgres.prepare_server(on, BENCH_DATABASE, ROWS))
-    server = open_server(args.url)
+    # PostgreSQL's server is not ours to place: its cases and the MySQL ones
+    # are measured alike, on shared CPUs.
+    server = open_server(args.url, apart=not args.share_cpus and postgres_server is None)
     server_version = prepare_server(server)
     try:
         return measure(args, mode, drivers, cases, threads, server, server_version,
@@ -324,7 +339,7 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
                      "max_overflow": MAX_OVERFLOW, "rows": ROWS},
         "server": servers,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
+                    "cpus": os.cpu_count(), "cases_on_cpus": cases_on_cpus()},
         "versions": versions(drivers),
         "results": [summaries[key] for key in measurements if key in summaries],
         "targets": targets,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from benchmarks import cpus
 from benchmarks.cases import (
     BENCH_DATABASE,
     BENCH_PASSWORD,
@@ -47,17 +48,20 @@ class Server:
         )
 
 
-def open_server(url: str | None) -> Server:
+def open_server(url: str | None, *, apart: bool = True) -> Server:
     """The server at ``url``; without one, a throwaway mariadbd for this run only
-    (the test suite's, from the local binaries; stopped and removed at exit)."""
+    (the test suite's, from the local binaries; stopped and removed at exit),
+    on CPUs of its own and this process on another (``apart``, benchmarks.cpus)."""
     if url:
         return Server.from_url(url)
     from tests.server import ThrowawayServer
 
     throwaway = ThrowawayServer()
     throwaway.start()
+    assert throwaway.process is not None  # started
+    placed = cpus.keep_apart(throwaway.process.pid) if apart else None
     print(f"No --url, ${' or $'.join(URL_VARIABLES)}: started a throwaway mariadbd "
-          f"on port {throwaway.port}", flush=True)
+          f"on port {throwaway.port} ({cpus.describe(placed)})", flush=True)
     return Server("127.0.0.1", throwaway.port, "root", "")
 
 
