@@ -56,7 +56,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks import postgres
+from benchmarks import cpus, postgres
 from benchmarks.cases import (
     ALL_DRIVERS,
     BENCH_DATABASE,
@@ -137,14 +137,6 @@ def run_worker_process(spec: dict, sampler: ConnectionSampler, timeout: float,
             return f"killed after {timeout:.0f} s: {tail}"
         return f"exit status {process.returncode}: {tail}"
     return None
-
-
-def cases_on_cpus() -> list[int] | None:
-    """The CPUs the cases ran on (all of them unless benchmarks.cpus kept the
-    server apart); None where the system does not tell."""
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    return sorted(os.sched_getaffinity(0))
 
 
 def versions(drivers: list[str]) -> dict[str, str]:
@@ -339,7 +331,7 @@ def measure(args: argparse.Namespace, mode: dict, drivers: list[str], cases: lis
                      "max_overflow": MAX_OVERFLOW, "rows": ROWS},
         "server": servers,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "cases_on_cpus": cases_on_cpus()},
+                    "cpus": os.cpu_count(), "cases_on_cpus": cpus.this_process()},
         "versions": versions(drivers),
         "results": [summaries[key] for key in measurements if key in summaries],
         "targets": targets,

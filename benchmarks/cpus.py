@@ -45,6 +45,14 @@ def keep_apart(server_pid: int) -> tuple[set[int], set[int]] | None:
     return client, server
 
 
+def this_process() -> list[int] | None:
+    """The CPUs this process (and so the cases) runs on: all of them unless
+    keep_apart() pinned it; None where the system does not tell."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return sorted(os.sched_getaffinity(0))
+
+
 def describe(cpus: tuple[set[int], set[int]] | None) -> str:
     """One line for the run's header."""
     if cpus is None:

@@ -4,6 +4,7 @@ process's threads."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -67,8 +68,6 @@ PIN_A_THREADED_CHILD = textwrap.dedent("""
     getattr(os, "sched_getaffinity", lambda _: ())(0)) < 2,
     reason="needs Linux and two CPUs or more")
 def test_every_thread_of_the_server_and_the_client_are_pinned_apart():
-    import json
-
     done = subprocess.run([sys.executable, "-c", PIN_A_THREADED_CHILD], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=True)
     found = json.loads(done.stdout)
