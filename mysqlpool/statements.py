@@ -243,6 +243,10 @@ _known: dict[str, int] = {}
 _KNOWN_LIMIT = 4096
 _KNOWN_LONGEST = 4096  # characters: bulk INSERTs are not worth keeping
 
+#: classify()'s answer for a text (a str) it has classified before, or None:
+#: a lookup without a call, for the caller that runs once per statement.
+known_effect = _known.get
+
 
 def classify(sql: object) -> int:
     """CLEAN, TRANSACTION or SESSION for one statement's text (str or bytes)."""

@@ -60,14 +60,17 @@ class ConnectionCycle(_MySQLWrapper):
     # Django's cursor() and ensure_connection(), run on every query, are
     # @async_unsafe: asyncio.get_running_loop() raises RuntimeError where no
     # event loop runs, and Django catches it, each call (about 4,500
-    # instructions). The same check without an exception, then Django's own code.
+    # instructions). The same check without an exception, then Django's own
+    # code; the check in full (a call) only where an event loop runs.
 
     def cursor(self) -> Any:
-        refuse_in_event_loop()
+        if _get_running_loop() is not None:
+            refuse_in_event_loop()
         return self._cursor()  # type: ignore[attr-defined]  # private: not in django-stubs
 
     def ensure_connection(self) -> None:
-        refuse_in_event_loop()
+        if _get_running_loop() is not None:
+            refuse_in_event_loop()
         if self.connection is None:
             parked = self._parked
             # Each request's first query: the connection parked at the last
@@ -139,7 +142,10 @@ class ConnectionCycle(_MySQLWrapper):
         self.errors_occurred = False
         self.health_check_done = True
         if pool.reclaim(parked, self):
-            self._attach(parked)
+            # _attach(), inline: once per request.
+            self.connection = parked.connection
+            self._checkout = parked
+            self._pool = pool
         elif parked.fairy is None or pool.retired:
             # Closed (unusable, or its pool closed): Django's connect(), as
             # for any new connection.
@@ -241,7 +247,7 @@ class ConnectionCycle(_MySQLWrapper):
         # wrapper even inside an atomic block (Django then refuses to reconnect).
         self.connection = None
         try:
-            if checkout.release(autocommit=self.autocommit):
+            if checkout.pool.finish(checkout, self.autocommit):
                 self._parked = checkout
         except BaseException as exc:
             self._translate(exc)

@@ -22,7 +22,7 @@ class CursorWrapper(MySQLCursorWrapper):
     """
 
     def __init__(self, cursor: Any, driver: Driver, checkout: PooledConnection | None):
-        super().__init__(cursor)
+        self.cursor = cursor  # all that Django's __init__ does (one call less per query)
         self.driver = driver
         self.checkout = checkout
         #: The connection's use this cursor belongs to (refused in any other).

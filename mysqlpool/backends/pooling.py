@@ -11,6 +11,7 @@ OPTIONS ask for a pool.
 from __future__ import annotations
 
 import sys
+from asyncio import _get_running_loop
 from typing import Any
 
 from django.db import DatabaseError
@@ -153,9 +154,13 @@ class PoolingMixin(ConnectionCycle):
     # ----- what Django's backend calls on MySQLdb -----------------------------
 
     def create_cursor(self, name: str | None = None) -> CursorWrapper:
-        refuse_in_event_loop()  # Django's @async_unsafe, cheaper (once per query)
-        driver = self.driver
-        return CursorWrapper(driver.cursor(self.connection), driver, self._checkout)
+        if _get_running_loop() is not None:  # Django's @async_unsafe, cheaper
+            refuse_in_event_loop()
+        checkout = self._checkout
+        # The driver of the pool the connection came from (the property
+        # looks at the settings again).
+        driver = checkout.pool.driver if checkout is not None else self.driver
+        return CursorWrapper(driver.cursor(self.connection), driver, checkout)
 
     # A failed COMMIT, ROLLBACK or autocommit change leaves the session in a
     # state nobody knows: the connection is closed when it is returned.

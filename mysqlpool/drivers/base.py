@@ -95,6 +95,9 @@ class Driver:
     #: thread waiting for the server lets the others run. A driver whose C
     #: code does its own network IO blocks every green thread of the process.
     cooperative: ClassVar[bool] = False
+    #: Whether in_transaction() can answer (else it is never asked: a
+    #: connection returns on every request).
+    reports_transaction_state: ClassVar[bool] = False
 
     def __init__(self, dbapi: types.ModuleType) -> None:
         self.dbapi = dbapi

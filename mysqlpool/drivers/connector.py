@@ -33,6 +33,7 @@ class ConnectorDriver(Driver):
     min_version = (9, 0, 0)
     dialect_class = "sqlalchemy.dialects.mysql.mysqlconnector:MySQLDialect_mysqlconnector"
     cooperative = True  # pure Python over the socket module
+    reports_transaction_state = True
 
     def __init__(self, dbapi: types.ModuleType) -> None:
         super().__init__(dbapi)

@@ -118,17 +118,6 @@ class PooledConnection:
             # Weakly: the set must go with its thread, and its finalizer run then.
             self.thread_set = weakref.ref(mine)
 
-    def resume(self, now: float) -> None:
-        """The same wrapper uses it again, in the same thread (the claim held,
-        and ``in_use_by`` set by whoever claimed it)."""
-        self.use += 1
-        self.checkouts += 1
-        self.effects = statements.CLEAN
-        self.checked_out_at = now
-        self.leak_reported = False
-        if self.stack is not None:
-            self.stack = traceback.extract_stack()[:-5]
-
     @property
     def returned(self) -> bool:
         """Whether this connection's current use has ended."""
@@ -151,7 +140,9 @@ class PooledConnection:
                 "open a new cursor."
             )
         if self.effects != statements.SESSION:
-            effect = statements.classify(sql)
+            effect = statements.known_effect(sql) if type(sql) is str else None
+            if effect is None:
+                effect = statements.classify(sql)
             if effect > self.effects:
                 self.effects = effect
 
@@ -183,13 +174,6 @@ class PooledConnection:
         """Close the connection on return instead of reusing it."""
         if self.broken is None:
             self.broken = why
-
-    def release(self, autocommit: bool = True) -> bool:
-        """This use ends: nothing of it may reach the next. True when the
-        connection stays parked for its owner's next use."""
-        if self.fairy is None or self.parked:
-            return False  # already returned, or inherited through fork()
-        return self.pool.finish(self, autocommit)
 
     def abandon_inherited(self) -> None:
         """Forget this connection in a forked child, without touching it."""

@@ -37,17 +37,20 @@ class FairGate:
     same reason).
     """
 
-    __slots__ = ("_lock", "_free", "_waiters")
+    __slots__ = ("_lock", "_free", "waiters")
 
     def __init__(self, capacity: int) -> None:
         self._lock = threading.Lock()
         self._free = capacity
-        self._waiters: collections.deque[Turn] = collections.deque()
+        #: The threads in line, first first. Changed under the lock only; read
+        #: without it (a deque's length is read atomically) by a return that
+        #: looks for a waiter after marking its connection free.
+        self.waiters: collections.deque[Turn] = collections.deque()
 
     def try_enter(self) -> bool:
         """Take a free slot if nobody is waiting for one."""
         with self._lock:
-            if self._free > 0 and not self._waiters:
+            if self._free > 0 and not self.waiters:
                 self._free -= 1
                 return True
             return False
@@ -55,11 +58,11 @@ class FairGate:
     def register(self) -> Turn | None:
         """Take a free slot (None), or a place at the end of the line."""
         with self._lock:
-            if self._free > 0 and not self._waiters:
+            if self._free > 0 and not self.waiters:
                 self._free -= 1
                 return None
             turn = Turn()
-            self._waiters.append(turn)
+            self.waiters.append(turn)
             return turn
 
     def wait(self, turn: Turn, timeout: float,
@@ -85,7 +88,7 @@ class FairGate:
         """Step out of line; False when a slot was already handed to ``turn``."""
         with self._lock:
             try:
-                self._waiters.remove(turn)
+                self.waiters.remove(turn)
             except ValueError:
                 return False
             return True
@@ -99,9 +102,9 @@ class FairGate:
     def hand_over(self, payload: Any) -> bool:
         """Give a slot, with ``payload``, to the first waiter; False when nobody waits."""
         with self._lock:
-            if not self._waiters:
+            if not self.waiters:
                 return False
-            turn = self._waiters.popleft()
+            turn = self.waiters.popleft()
             turn.payload = payload
             turn.lock.release()
             return True
@@ -109,8 +112,8 @@ class FairGate:
     def leave(self) -> None:
         """Give the slot to the first waiter, or back to the free ones."""
         with self._lock:
-            if self._waiters:
-                self._waiters.popleft().lock.release()
+            if self.waiters:
+                self.waiters.popleft().lock.release()
             else:
                 self._free += 1
 
@@ -122,4 +125,4 @@ class FairGate:
     @property
     def waiting(self) -> int:
         """Threads waiting in line now."""
-        return len(self._waiters)
+        return len(self.waiters)

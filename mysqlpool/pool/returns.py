@@ -51,7 +51,10 @@ class Returns:
             self.gate.leave()
 
     def finish(self, entry: PooledConnection, autocommit: bool) -> bool:
-        """A use of ``entry`` ends; True when it stays parked for its wrapper."""
+        """A use of ``entry`` ends: nothing of it may reach the next. True when
+        the connection stays parked for its wrapper's next use."""
+        if entry.fairy is None or entry.parked:
+            return False  # already returned, or inherited through fork()
         now = time.monotonic()
         if self.observer is not None:
             self.observer.used(self, now - entry.checked_out_at)
@@ -91,7 +94,8 @@ class Returns:
                 # Reset: the next use sets the session up again.
                 entry.slot.session_state = None
                 return _CHECK_IN
-            in_transaction = driver.in_transaction(connection)
+            in_transaction = (driver.in_transaction(connection)
+                              if driver.reports_transaction_state else None)
             if in_transaction is None:
                 in_transaction = effects == statements.TRANSACTION or not autocommit
             if in_transaction:
@@ -123,7 +127,7 @@ class Returns:
         entry.parked = True
         entry.claim.release()
         gate = self.gate
-        while gate is not None and gate.waiting:
+        while gate is not None and gate.waiters:
             if not entry.claimed():
                 return  # taken over meanwhile
             entry.in_use_by = None  # on its way to another thread

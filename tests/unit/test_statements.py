@@ -235,6 +235,22 @@ def test_classify(sql: object, expected: int) -> None:
 
 @pytest.mark.parametrize(
     ("sql", "expected"),
+    [(sql, expected) for sql, expected in TABLE if type(sql) is str],
+    ids=[_id(sql) for sql, _ in TABLE if type(sql) is str],
+)
+def test_known_effect_is_classify_once_it_has_answered(sql: str, expected: int) -> None:
+    # What a cursor asks first, for each statement, before calling classify().
+    statements._known.clear()
+    assert statements.known_effect(sql) is None
+    classify(sql)
+    if len(sql) <= statements._KNOWN_LONGEST:
+        assert statements.known_effect(sql) == expected
+    statements._known.clear()  # the same dict: the lookup follows it
+    assert statements.known_effect(sql) is None
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
     [(sql, expected) for sql, expected in TABLE if isinstance(sql, str)],
     ids=[_id(sql) for sql, _ in TABLE if isinstance(sql, str)],
 )
