@@ -68,6 +68,10 @@ class OpenTelemetryObserver:
             "db.client.connection.use_time", unit="s",
             description="The time between borrowing a connection and returning it to the pool",
             explicit_bucket_boundaries_advisory=_BUCKETS)
+        #: The API's proxy histogram while the meter is a proxy (no
+        #: MeterProvider set when it was made): its real instrument stays
+        #: None until the application sets one.
+        self._proxy = self.wait_time if hasattr(self.wait_time, "_real_instrument") else None
         # A collection runs the callbacks before it reads the histograms:
         # this one gives the SDK the values kept so far.
         meter.create_observable_up_down_counter(
@@ -114,6 +118,10 @@ class OpenTelemetryObserver:
         """Nothing: the exporter reads the counts when it collects."""
 
     def _record(self, histogram: Any, seconds: float, attributes: Any) -> None:
+        proxy = self._proxy
+        if proxy is not None and proxy._real_instrument is None:
+            # No MeterProvider yet: the API drops every value (nothing to keep).
+            return
         if otel_context.get_current():
             # A span (or baggage) in the context: at once, for the exemplar.
             histogram.record(seconds, attributes)
@@ -128,7 +136,7 @@ class OpenTelemetryObserver:
         pending = self.pending
         if not pending:
             return
-        if getattr(self.wait_time, "_real_instrument", self) is None:
+        if self._proxy is not None and self._proxy._real_instrument is None:
             # No MeterProvider set yet: the API's proxy instruments would drop
             # every value (the API has no public way to tell).
             pending.clear()
