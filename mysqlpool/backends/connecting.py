@@ -142,10 +142,7 @@ class ConnectionCycle(_MySQLWrapper):
         self.errors_occurred = False
         self.health_check_done = True
         if pool.reclaim(parked, self):
-            # _attach(), inline: once per request.
-            self.connection = parked.connection
-            self._checkout = parked
-            self._pool = pool
+            self._attach(parked)
         elif parked.fairy is None or pool.retired:
             # Closed (unusable, or its pool closed): Django's connect(), as
             # for any new connection.

@@ -118,6 +118,18 @@ class PooledConnection:
             # Weakly: the set must go with its thread, and its finalizer run then.
             self.thread_set = weakref.ref(mine)
 
+    def resume(self, now: float) -> None:
+        """The same wrapper uses it again, in the same thread (the claim held,
+        and ``in_use_by`` set by whoever claimed it): what begin() sets for a
+        checkout, less what is still true."""
+        self.use += 1
+        self.checkouts += 1
+        self.effects = statements.CLEAN
+        self.checked_out_at = now
+        self.leak_reported = False
+        if self.stack is not None:
+            self.stack = traceback.extract_stack()[:-5]
+
     @property
     def returned(self) -> bool:
         """Whether this connection's current use has ended."""

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.db.utils import OperationalError
 from sqlalchemy import exc as sa_exc
 
-from .. import statements
 from .checkout import PooledConnection
 from .gate import Turn
 from .liveness import idle_problem
@@ -112,15 +110,7 @@ class Taking(Returns, PoolState):
                 and not poller[1]()):
             if self._problem(entry, now, free_slot=True) is not None:
                 return False
-        # A new use by the same wrapper, in this thread: what begin() sets
-        # for a checkout, less what is still true.
-        entry.use += 1
-        entry.checkouts += 1
-        entry.effects = statements.CLEAN
-        entry.checked_out_at = now
-        entry.leak_reported = False
-        if entry.stack is not None:
-            entry.stack = traceback.extract_stack()[:-4]
+        entry.resume(now)
         if self.observer is not None:
             self.observer.waited(self, time.monotonic() - now)
         return True
