@@ -2,6 +2,8 @@
 and worked out again whenever the settings change: a changed setting always
 gets its own pool."""
 
+import threading
+
 import pytest
 from django.db import connections
 from django.test import override_settings
@@ -44,6 +46,50 @@ def test_a_database_renamed_in_place_gets_a_new_pool():
     with connection.cursor() as cursor:
         cursor.execute("SELECT DATABASE()")
         assert cursor.fetchone()[0] == name
+    connection.close()
+
+
+def _in_a_thread(function):
+    """``function()``'s result, run in a thread of its own (its own wrapper)."""
+    results = []
+
+    def run():
+        try:
+            results.append(function())
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive() and len(results) == 1
+    return results[0]
+
+
+def test_threads_compare_with_one_snapshot_and_each_sees_a_change_in_place():
+    def database_and_snapshot():
+        connection = connections["default"]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT DATABASE()")
+            name = cursor.fetchone()[0]
+        return name, connection._binding.settings
+
+    connection = connections["default"]
+    name, snapshot = database_and_snapshot()
+    connection.close()
+    other_name, other_snapshot = _in_a_thread(database_and_snapshot)
+    # Each thread's wrapper has its own binding, but the same snapshot.
+    assert other_name == name and other_snapshot is snapshot
+    try:
+        connection.settings_dict["NAME"] = "mysql"
+        assert _in_a_thread(database_and_snapshot)[0] == "mysql"
+        renamed, renamed_snapshot = database_and_snapshot()
+        assert renamed == "mysql" and renamed_snapshot is not snapshot
+        assert snapshot["NAME"] == name  # the shared one was not changed
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = name
+    assert database_and_snapshot() == (name, snapshot)
     connection.close()
 
 

@@ -51,7 +51,7 @@ def resolve(wrapper: Any, *, check_conn_max_age: bool) -> Binding:
     ``get_connection_params()``, which also sets ``wrapper.isolation_level``.
     """
     generation = pool_settings.generation
-    snapshot = _snapshot(wrapper.settings_dict)
+    snapshot = shared_snapshot(wrapper.settings_dict)
     driver = wrapper.choose_driver()
     config = None
     # Not Django's short-lived connection without a database, nor an alias
@@ -79,6 +79,31 @@ def pool_key(driver: Driver, config: PoolConfig, params: dict[str, Any]) -> tupl
     monkey-patched the process: a pool made before the patching has OS locks,
     which would block (or fail in) green threads, so one made after replaces it."""
     return (*pools.pool_key(driver, config, params), patched_by())
+
+
+#: The settings snapshots bindings hold, one per distinct settings: every
+#: request compares its wrapper's settings with its binding's snapshot, and
+#: with one snapshot for all the threads of an alias (Django gives their
+#: wrappers one settings dict) both sides of the comparison stay in the
+#: processor's cache; a copy per thread's wrapper would be evicted between
+#: that thread's requests. Snapshots are never changed, so equal ones are
+#: interchangeable.
+_snapshots: list[dict] = []
+#: Enough for every alias and the test runner's renamed databases; an older
+#: snapshot still works for the bindings holding it, unshared.
+_KEPT_SNAPSHOTS = 32
+
+
+def shared_snapshot(settings_dict: dict) -> dict:
+    """A snapshot of ``settings_dict`` (see _snapshot), the one already held
+    by other bindings when their settings are the same."""
+    snapshot = _snapshot(settings_dict)
+    for known in _snapshots:
+        if known == snapshot:
+            return known
+    _snapshots.append(snapshot)
+    del _snapshots[:-_KEPT_SNAPSHOTS]
+    return snapshot
 
 
 def _snapshot(value: Any) -> Any:
