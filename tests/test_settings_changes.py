@@ -2,14 +2,13 @@
 and worked out again whenever the settings change: a changed setting always
 gets its own pool."""
 
-import threading
-
 import pytest
 from django.db import connections
 from django.test import override_settings
 
 from mysqlpool import pool as pools
 from tests.conftest import connection_id
+from tests.support.threads import run_in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,23 +48,6 @@ def test_a_database_renamed_in_place_gets_a_new_pool():
     connection.close()
 
 
-def _in_a_thread(function):
-    """``function()``'s result, run in a thread of its own (its own wrapper)."""
-    results = []
-
-    def run():
-        try:
-            results.append(function())
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(30)
-    assert not thread.is_alive() and len(results) == 1
-    return results[0]
-
-
 def test_threads_compare_with_one_snapshot_and_each_sees_a_change_in_place():
     def database_and_snapshot():
         connection = connections["default"]
@@ -77,12 +59,12 @@ def test_threads_compare_with_one_snapshot_and_each_sees_a_change_in_place():
     connection = connections["default"]
     name, snapshot = database_and_snapshot()
     connection.close()
-    other_name, other_snapshot = _in_a_thread(database_and_snapshot)
+    other_name, other_snapshot = run_in_thread(database_and_snapshot)
     # Each thread's wrapper has its own binding, but the same snapshot.
     assert other_name == name and other_snapshot is snapshot
     try:
         connection.settings_dict["NAME"] = "mysql"
-        assert _in_a_thread(database_and_snapshot)[0] == "mysql"
+        assert run_in_thread(database_and_snapshot)[0] == "mysql"
         renamed, renamed_snapshot = database_and_snapshot()
         assert renamed == "mysql" and renamed_snapshot is not snapshot
         assert snapshot["NAME"] == name  # the shared one was not changed
