@@ -196,10 +196,16 @@ class ThrowawayServer:
             process.wait()
 
     def error_log(self) -> str:
+        """The log's error lines, then its end: a failed start's cause is often
+        far above the shutdown lines that end the log (a Galera joiner's state
+        transfer logs a page of them)."""
         try:
-            return (self.directory / "error.log").read_text()[-4000:]
+            text = (self.directory / "error.log").read_text()
         except OSError:
             return ""
+        errors = [line for line in text.splitlines() if "[ERROR]" in line]
+        head = "errors:\n" + "\n".join(line[:500] for line in errors[:10]) + "\nlog end:\n"
+        return (head if errors else "") + text[-4000:]
 
     def destroy(self) -> None:
         if os.getpid() != self._owner_pid:

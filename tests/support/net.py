@@ -16,6 +16,12 @@ from collections.abc import Iterator
 _EPHEMERAL_DEFAULT = (32768, 60999)
 #: The lowest port handed out: above the well-known and the usual services'.
 _LOWEST = 10000
+#: Every port free_port() has given in this process. A port is only checked
+#: free, not held, until its server binds it, often many seconds later (a
+#: Galera cluster picks a dozen ports, then starts its nodes one by one): a
+#: port handed out twice would go to whichever server binds it first, and the
+#: other would fail to start.
+_handed_out: set[int] = set()
 
 
 def ephemeral_range(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> tuple[int, int]:
@@ -43,19 +49,26 @@ def port_candidates(ephemeral: tuple[int, int]) -> range:
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago, for a server or a
-    listener the test starts there."""
+    listener the test starts there; never one this process was given before."""
     candidates = port_candidates(ephemeral_range())
     for _ in range(100 if candidates else 0):
         port = random.choice(candidates)
+        if port in _handed_out:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue  # in use: another
+        _handed_out.add(port)
+        return port
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
             return port
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def closed_port() -> int:
